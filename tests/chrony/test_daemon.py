@@ -1,0 +1,45 @@
+"""How chronyd runs: clock stepping policy and the account it runs as."""
+from timesync_audit.evidence import files_read, non_compliant
+from timesync_audit.rules import rule
+
+
+@rule(title="chrony steps the clock as the policy says (makestep)", severity="medium", service="chronyd",
+      stig="UBTU-22-252015",
+      rationale="Without makestep a large offset is slewed for hours; with a too large threshold big jumps go unnoticed.",
+      remediation="Set `makestep 1 -1` (Ubuntu STIG) or `makestep 1.0 3` as the policy requires.")
+def test_chronyd_sync_clock(chrony, policy):
+    steps = chrony.config.all("makestep")
+    if not steps:
+        invalid = [f"{d.line} ignored: {d.error}" for d in chrony.config.invalid("makestep")]
+        non_compliant(f"no makestep directive ({files_read(chrony.config.files_read)})", invalid)
+    bad = []
+    for d in steps:
+        threshold, limit = float(d.args[0]), int(d.args[1])
+        if threshold > policy.makestep_threshold_max:
+            bad.append(f"{d.line} (threshold {threshold:g} s > {policy.makestep_threshold_max:g} s)")
+        if policy.makestep_limit is not None and limit != policy.makestep_limit:
+            bad.append(f"{d.line} (limit {limit}, policy requires {policy.makestep_limit})")
+    if bad:
+        non_compliant(f"makestep does not match the policy ({policy.describe('makestep_threshold_max')}, "
+                      f"{policy.describe('makestep_limit')})", bad)
+
+
+@rule(title="chronyd runs as the chrony user", severity="medium", service="chronyd",
+      cce="CCE-84108-0", cis="RHEL9 2.3.3",
+      rationale="chronyd parses network input; running it as root turns a parser bug into a root compromise.",
+      remediation="Remove `-u <user>` from OPTIONS/DAEMON_OPTS and any `user` directive other than the chrony user.")
+def test_chronyd_run_as_chrony_user(chrony):
+    expected = chrony.layout.user
+    bad = []
+    for d in chrony.config.all("user"):
+        if d.args[0] != expected:
+            bad.append(f"{d.line} (user {d.args[0]}, expected {expected})")
+    for cmd in chrony.start_commands:
+        user = cmd.options.get("u")
+        if user is not None and user != expected:
+            bad.append(f"{cmd.origin}: -u {user} (expected {expected}): {' '.join(cmd.argv)}")
+    for process, _ in chrony.running:
+        if process.user != expected:
+            bad.append(f"chronyd pid {process.pid} runs as {process.user} (uid {process.uid}), expected {expected}")
+    if bad:
+        non_compliant(f"chronyd does not run as {expected}", bad)

@@ -1,0 +1,76 @@
+"""Network Time Security: authenticated sources, persisted cookies, usable trust anchors."""
+from timesync_audit.evidence import files_read, non_compliant
+from timesync_audit.outcomes import not_applicable
+from timesync_audit.rules import rule
+
+
+@rule(title="Use NTS for time sources", severity="medium", service="chronyd",
+      rationale="Unauthenticated NTP can be spoofed on path; NTS authenticates every packet.",
+      remediation="Add the `nts` option to every server and pool line (not on FIPS hosts: set require_nts=false).")
+def test_chrony_set_nts(chrony, policy):
+    if not policy.require_nts:
+        not_applicable(f"NTS not required by policy ({policy.describe('require_nts')})")
+    sources = chrony.config.sources
+    if not sources:
+        non_compliant(f"no source configured ({files_read(chrony.config.files_read)})")
+    bad = []
+    for s in sources:
+        if s.kind == "peer":
+            if "key" not in s.options:
+                bad.append(f"{s.line} (a peer cannot use NTS and has no symmetric key)")
+        elif not s.nts:
+            bad.append(f"{s.line} (no nts option)")
+    if bad:
+        non_compliant("sources without NTS", bad)
+
+
+@rule(title="NTS cookies and keys are persisted (ntsdumpdir)", severity="low", service="chronyd",
+      rationale="Without ntsdumpdir every start repeats the full NTS-KE, delaying synchronization.",
+      remediation="Add `ntsdumpdir /var/lib/chrony`.")
+def test_chrony_nts_dumpdir(chrony):
+    nts = [s for s in chrony.config.sources if s.nts]
+    if not nts:
+        not_applicable("no source uses NTS")
+    dumpdir = chrony.config.all("ntsdumpdir") + chrony.config.all("ntscachedir")
+    if not dumpdir:
+        non_compliant(f"{len(nts)} NTS source(s) (first: {nts[0].line.where}) but ntsdumpdir is not set "
+                      f"({files_read(chrony.config.files_read)})")
+
+
+def _readable_by(record, user: str, group: str) -> bool:
+    st = record.stat
+    needed = 0o5 if st.kind == "directory" else 0o4
+    if user == "root":
+        return True
+    if st.user == user:
+        return (st.mode >> 6) & needed == needed
+    if st.group == group:
+        return (st.mode >> 3) & needed == needed
+    return st.mode & needed == needed
+
+
+@rule(title="NTS trust anchors are usable by chronyd", severity="low", service="chronyd",
+      rationale="An unreadable or missing ntstrustedcerts file makes every NTS-KE fail: no authenticated time.",
+      remediation="Point ntstrustedcerts at an existing certificate readable by the chrony user.")
+def test_chrony_nts_trust(chrony):
+    if not chrony.trust_anchors:
+        not_applicable("no ntstrustedcerts directive (the system trust store is used)")
+    user = chrony.layout.user
+    directive_user = chrony.config.last("user")
+    if directive_user:
+        user = directive_user.args[0]
+    for cmd in chrony.start_commands:
+        user = cmd.options.get("u") or user
+    bad = []
+    for anchor in chrony.trust_anchors:
+        where = anchor.directive.line.where
+        if anchor.record is None or anchor.record.stat is None:
+            if anchor.record is not None and anchor.record.exists:
+                bad.append(f"{where}: cannot stat {anchor.path}")
+            else:
+                bad.append(f"{where}: {anchor.path} does not exist")
+        elif not _readable_by(anchor.record, user, chrony.layout.group):
+            st = anchor.record.stat
+            bad.append(f"{where}: {anchor.path} is {st.user}:{st.group} {st.mode:04o}, not readable by {user}")
+    if bad:
+        non_compliant("trust anchors chronyd cannot use", bad)

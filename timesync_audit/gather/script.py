@@ -1,0 +1,160 @@
+"""Render a Request as one read-only POSIX sh script, and parse what it prints.
+
+Every block the script prints is framed by a marker holding a random nonce, so
+no file content or command output can forge a frame. The script only reads:
+cat, stat, readlink, and the read-only query commands named in the request.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import secrets
+import shlex
+
+from .snapshot import CommandOutput, FileRecord, Request, Snapshot, Stat
+
+_PRELUDE = r"""
+export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+M=%(marker)s
+if command -v timeout >/dev/null 2>&1; then T="timeout 10"; else T=""; fi
+st() {
+  if [ -L "$1" ]; then l=$(readlink "$1" 2>/dev/null); else l=""; fi
+  s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F' "$1" 2>/dev/null) || s="|||||"
+  printf '%%s|%%s|%%s\n' "$s" "$l" "$1"
+}
+secret() {
+  case "$1" in %(secrets)s) return 0 ;; esac
+  return 1
+}
+file() {
+  if secret "$1"; then statonly "$1"; return; fi
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then printf '%%s FILE missing||||||||%%s\n' "$M" "$1"; return; fi
+  if [ ! -f "$1" ]; then printf '%%s FILE not-a-file|' "$M"; st "$1"; return; fi
+  if [ ! -r "$1" ]; then printf '%%s FILE unreadable|' "$M"; st "$1"; return; fi
+  printf '%%s FILE ok|' "$M"; st "$1"; cat "$1" 2>/dev/null; printf '\n%%s END\n' "$M"
+}
+statonly() {
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then printf '%%s STAT missing||||||||%%s\n' "$M" "$1"; return; fi
+  printf '%%s STAT ok|' "$M"; st "$1"
+}
+expand() {
+  p="$1"; shift
+  for f in "$@"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; file "$f"; fi
+  done
+  printf '%%s GLOBDONE %%s\n' "$M" "$p"
+}
+cmd() {
+  n="$1"; shift
+  printf '%%s CMD %%s\n' "$M" "$n"
+  o=$( (eval "$1") 2>&1 ); r=$?
+  printf '%%s\n%%s RC %%s\n' "$o" "$M" "$r"
+}
+printf '%%s BEGIN\n' "$M"
+"""
+
+_GLOB_SAFE = re.compile(r"[A-Za-z0-9_./@+,:=-]")
+
+
+def glob_quote(pattern: str) -> str:
+    """Quote a glob for sh so that only * ? [ ] stay special."""
+    out = []
+    for char in pattern:
+        if char in "*?[]" or _GLOB_SAFE.fullmatch(char):
+            out.append(char)
+        else:
+            out.append("\\" + char)
+    return "".join(out)
+
+
+#: never fetched as content, whatever include glob matches them: key material
+SECRET_PATTERNS = ("*.keys", "*.key", "*key*.pem", "*/ntp.keys", "*/ntpkey_*", "*/chrony.keys")
+
+
+def render(request: Request, marker: str, secret_paths: tuple[str, ...] = ()) -> str:
+    patterns = list(SECRET_PATTERNS) + [glob_quote(p) for p in secret_paths]
+    lines = [_PRELUDE % {"marker": marker, "secrets": "|".join(patterns)}]
+    for path in request.files:
+        lines.append(f"file {shlex.quote(path)}")
+    for path in request.stats:
+        lines.append(f"statonly {shlex.quote(path)}")
+    for pattern in request.globs:
+        lines.append(f"expand {shlex.quote(pattern)} {glob_quote(pattern)}")
+    for name, snippet in request.commands:
+        lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
+    lines.append('printf "%s DONE\\n" "$M"')
+    return "\n".join(lines) + "\n"
+
+
+def new_marker() -> str:
+    return "@@TSA-" + secrets.token_hex(8)
+
+
+class ProtocolError(Exception):
+    """The host's answer is not what the script prints: not a POSIX shell, or cut short."""
+
+
+def _stat_fields(fields: list[str]) -> tuple[Stat | None, str | None, str]:
+    # uid|gid|user|group|mode|kind|link|path  (path last: it may contain '|')
+    uid, gid, user, group, mode, kind, link = fields[:7]
+    path = "|".join(fields[7:])
+    stat = None
+    if uid.isdigit() and gid.isdigit() and mode:
+        stat = Stat(int(uid), int(gid), user, group, int(mode, 8), kind)
+    return stat, (link or None), path
+
+
+def parse(output: str, marker: str) -> Snapshot:
+    begin = f"{marker} BEGIN\n"
+    start = output.find(begin)
+    if start < 0:
+        raise ProtocolError("the gather script printed nothing recognisable")
+    if f"{marker} DONE" not in output:
+        raise ProtocolError("the gather script's output was cut short")
+    snap = Snapshot(round_trips=1)
+    pos = start + len(begin)
+    current_glob: list[str] = []
+    head = marker + " "
+    while True:
+        if not output.startswith(head, pos):
+            nl = output.find("\n", pos)
+            if nl < 0:
+                break
+            pos = nl + 1
+            continue
+        nl = output.find("\n", pos)
+        line = output[pos + len(head):nl]
+        pos = nl + 1
+        kind, _, rest = line.partition(" ")
+        if kind == "DONE":
+            break
+        if kind in ("FILE", "STAT"):
+            state, _, tail = rest.partition("|")
+            stat, link, path = _stat_fields(tail.split("|"))
+            content = None
+            if kind == "FILE" and state == "ok":
+                end = output.find(f"\n{marker} END\n", pos - 1)
+                if end < 0:
+                    raise ProtocolError(f"content of {path} was cut short")
+                content = output[pos:end] if end >= pos else ""
+                pos = end + len(f"\n{marker} END\n")
+            path = posixpath.normpath(path) if path else path
+            record = FileRecord(path, state, stat, content, link)
+            (snap.files if kind == "FILE" else snap.stats)[path] = record
+        elif kind == "GLOB":
+            _, _, path = rest.partition("|")
+            current_glob.append(posixpath.normpath(path))
+        elif kind == "GLOBDONE":
+            snap.globs[rest] = tuple(sorted(current_glob))
+            current_glob = []
+        elif kind == "CMD":
+            end = output.find(f"\n{marker} RC ", pos - 1)
+            if end < 0:
+                raise ProtocolError(f"output of {rest} was cut short")
+            stdout = output[pos:end] if end >= pos else ""
+            rc_start = end + len(f"\n{marker} RC ")
+            rc_end = output.find("\n", rc_start)
+            rc_text = output[rc_start:rc_end]
+            snap.commands[rest] = CommandOutput(rest, int(rc_text) if rc_text.lstrip("-").isdigit() else -1, stdout)
+            pos = rc_end + 1
+    return snap

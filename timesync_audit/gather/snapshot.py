@@ -1,0 +1,138 @@
+"""What one host showed us: files (content or stat only), glob expansions, command outputs.
+
+A Snapshot is plain data, filled by the remote script (gather.script) or, in
+the project's own tests, from recorded files (gather.recorded). Readers record
+what they needed but was not gathered yet, so the collector can fetch it in
+one more round trip instead of one per file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import posixpath
+from typing import Iterable
+
+
+@dataclasses.dataclass(frozen=True)
+class Stat:
+    uid: int
+    gid: int
+    user: str
+    group: str
+    mode: int  # permission bits incl. setuid/setgid/sticky
+    kind: str  # "regular file", "directory", "symbolic link", ...
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRecord:
+    path: str
+    state: str  # "ok", "missing", "unreadable", "not-a-file"
+    stat: Stat | None = None
+    content: str | None = None  # None for stat-only records and for unreadable files
+    link_target: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.state != "missing"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandOutput:
+    name: str
+    rc: int
+    stdout: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One round trip's worth of questions."""
+
+    files: tuple[str, ...] = ()      # content + stat (never a key file)
+    globs: tuple[str, ...] = ()      # expanded remotely; each match fetched as in `files`
+    stats: tuple[str, ...] = ()      # stat only: key files, certificates
+    commands: tuple[tuple[str, str], ...] = ()  # (name, shell snippet)
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.globs or self.stats or self.commands)
+
+    def merged(self, other: "Request") -> "Request":
+        return Request(_union(self.files, other.files), _union(self.globs, other.globs),
+                       _union(self.stats, other.stats), _union(self.commands, other.commands))
+
+    def without_secrets(self, secret_paths: Iterable[str]) -> "Request":
+        """Move key files from content requests to stat-only: their content is never fetched."""
+        secrets = {posixpath.normpath(p) for p in secret_paths}
+        files = tuple(f for f in self.files if posixpath.normpath(f) not in secrets)
+        moved = tuple(f for f in self.files if posixpath.normpath(f) in secrets)
+        return Request(files, self.globs, _union(self.stats, moved), self.commands)
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    return tuple(dict.fromkeys(a + b))
+
+
+@dataclasses.dataclass
+class Snapshot:
+    files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
+    stats: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
+    globs: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    commands: dict[str, CommandOutput] = dataclasses.field(default_factory=dict)
+    round_trips: int = 0
+
+    def merge(self, other: "Snapshot") -> None:
+        self.files.update(other.files)
+        self.stats.update(other.stats)
+        self.globs.update(other.globs)
+        self.commands.update(other.commands)
+        self.round_trips += other.round_trips
+
+
+class NotGathered(Exception):
+    """Raised by a Reader for data the snapshot does not hold yet."""
+
+
+class Reader:
+    """Read access to a snapshot that notes what is missing instead of guessing."""
+
+    def __init__(self, snapshot: Snapshot, secret_paths: Iterable[str] = ()):
+        self.snapshot = snapshot
+        self.needs = Request()
+        self.secret_paths = set(secret_paths)
+
+    def file(self, path: str) -> FileRecord | None:
+        """Content record of path, or None (and a need) when not gathered yet."""
+        path = posixpath.normpath(path)
+        record = self.snapshot.files.get(path) or self.snapshot.stats.get(path)
+        if record is None:
+            record = self._from_globs(path)
+        if record is None:
+            self.needs = self.needs.merged(Request(files=(path,)))
+        return record
+
+    def _from_globs(self, path: str) -> FileRecord | None:
+        # A path inside an already expanded glob that did not match does not exist.
+        for pattern, matches in self.snapshot.globs.items():
+            if fnmatch.fnmatchcase(path, pattern) and posixpath.dirname(path) == posixpath.dirname(pattern):
+                if path not in matches and "/" not in posixpath.basename(pattern):
+                    return FileRecord(path, "missing")
+        return None
+
+    def stat(self, path: str) -> FileRecord | None:
+        path = posixpath.normpath(path)
+        record = self.snapshot.stats.get(path) or self.snapshot.files.get(path)
+        if record is None:
+            self.needs = self.needs.merged(Request(stats=(path,)))
+        return record
+
+    def glob(self, pattern: str) -> tuple[str, ...] | None:
+        matches = self.snapshot.globs.get(pattern)
+        if matches is None:
+            self.needs = self.needs.merged(Request(globs=(pattern,)))
+        return matches
+
+    def command(self, name: str) -> CommandOutput | None:
+        return self.snapshot.commands.get(name)

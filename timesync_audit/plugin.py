@@ -1,0 +1,93 @@
+"""The pytest plugin: options, per-host facts cache, outcomes, report metadata.
+
+Loaded by the top-level conftest.py. Rule tests ask for `chrony` (and
+`policy`); everything about hosts, gathering and applicability happens here.
+"""
+from __future__ import annotations
+
+import pytest
+
+from . import report, views
+from .gather import collector, remote
+from .outcomes import CouldNotCheck
+from .policy import PolicyError, default_policy, parse_assignments
+from .rules import meta_of
+
+_HOST_PARAM = "_testinfra_host"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("timesync-audit")
+    group.addoption("--policy", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(report, "timesync-report")
+    config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
+    try:
+        overrides = parse_assignments(config.getoption("policy"), "--policy")
+        config._timesync_policy = default_policy().with_overrides(overrides, "--policy")
+    except PolicyError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config._timesync_cache = {}
+    report.configure(config)
+
+
+def host_id(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or _HOST_PARAM not in callspec.params:
+        return None
+    return callspec.params[_HOST_PARAM].backend.get_pytest_id()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        hid = host_id(item)
+        if hid is not None:
+            # keep a host's tests on one xdist worker: one connection, one gather
+            item.add_marker(pytest.mark.xdist_group(name=hid))
+            item.user_properties.append(("host", hid))
+        meta = meta_of(item)
+        if meta is not None:
+            item.user_properties.extend(meta.properties())
+
+
+@pytest.fixture(scope="session")
+def policy(request: pytest.FixtureRequest):
+    return request.config._timesync_policy
+
+
+@pytest.fixture
+def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
+    """The host's facts, gathered once per run (per worker) and shared by all its tests."""
+    hid = host.backend.get_pytest_id()
+    cache = request.config._timesync_cache
+    if hid not in cache:
+        try:
+            cache[hid] = collector.collect(remote.executor(host, hid))
+        except CouldNotCheck as exc:
+            cache[hid] = exc
+    result = cache[hid]
+    if isinstance(result, CouldNotCheck):
+        raise result
+    return result
+
+
+@pytest.fixture
+def chrony(gathered, policy):
+    return views.chrony_view(gathered, policy)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    rep = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
+        # an error a person can act on, not a traceback through the fixtures
+        rep.longrepr = f"could not check: {call.excinfo.value}"
+        if rep.when == "call":
+            rep.when = "setup"  # found while judging, still not a verdict: report an error
+    elif call.excinfo is not None and call.excinfo.errisinstance(AssertionError) and call.when == "call":
+        rep.longrepr = "non-compliant: " + str(call.excinfo.value).split("\nassert ")[0]
