@@ -14,6 +14,8 @@ SEVERITIES = ("high", "medium", "low", "unknown", "info")
 
 #: every rule the suite defines, by id (filled as test modules are imported)
 REGISTRY: dict[str, "RuleMeta"] = {}
+#: the test function of each rule, so the project's own tests can run it on recorded facts
+FUNCTIONS: dict[str, Callable] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,7 @@ def rule(*, title: str, severity: str, service: str, rationale: str, remediation
         ids = {k.upper(): v for k, v in identifiers.items() if v}
         meta = RuleMeta(rule_id, title, severity, ids, rationale, remediation, service)
         REGISTRY[rule_id] = meta
+        FUNCTIONS[rule_id] = func
         func.rule_meta = meta
         return pytest.mark.rule(meta)(func)
 
