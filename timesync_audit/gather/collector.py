@@ -12,7 +12,7 @@ from typing import Callable
 from ..facts import chrony, host
 from .snapshot import Reader, Request, Snapshot
 
-MAX_ROUNDS = 3
+MAX_ROUNDS = 4
 FIRST_REQUEST = host.REQUEST.merged(chrony.REQUEST)
 
 Execute = Callable[[Request, tuple[str, ...]], Snapshot]

@@ -1,0 +1,96 @@
+"""The gather script, run by a real /bin/sh on a temporary tree, and the round-trip bound."""
+import os
+import subprocess
+
+import pytest
+
+from support import recorded_host
+from timesync_audit.gather import collector, script
+from timesync_audit.gather.snapshot import Request
+
+KEY_LINE = "1 SHA256 HEX:00112233445566778899AABBCCDDEEFF"
+
+
+def run_sh(request: Request, secrets=()):
+    marker = script.new_marker()
+    text = script.render(request, marker, secrets)
+    out = subprocess.run(["/bin/sh", "-c", text], capture_output=True, text=True, timeout=30)
+    return out.stdout, script.parse(out.stdout, marker)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "main.conf").write_text("server a iburst\nconfdir %s/conf.d\n" % tmp_path)
+    (tmp_path / "conf.d" / "10 spaced name.conf").write_text("port 0")  # no final newline
+    (tmp_path / "conf.d" / "20.conf").write_text("@@TSA-forged BEGIN\n")
+    (tmp_path / "conf.d" / "chrony.keys").write_text(KEY_LINE + "\n")
+    (tmp_path / "conf.d" / "secret.conf").write_text(KEY_LINE + "\n")
+    (tmp_path / "keys").write_text(KEY_LINE + "\n")
+    os.chmod(tmp_path / "keys", 0o640)
+    return tmp_path
+
+
+def test_files_globs_stats_and_commands_round_trip(tree):
+    request = Request(files=(f"{tree}/main.conf", f"{tree}/absent"), globs=(f"{tree}/conf.d/*.conf",),
+                      stats=(f"{tree}/keys",), commands=(("echo", "printf 'a\\nb'; exit 3"),))
+    _, snap = run_sh(request)
+    assert snap.files[f"{tree}/main.conf"].content.startswith("server a iburst\n")
+    assert snap.files[f"{tree}/absent"].state == "missing"
+    assert snap.files[f"{tree}/conf.d/10 spaced name.conf"].content == "port 0"
+    assert snap.files[f"{tree}/conf.d/20.conf"].content == "@@TSA-forged BEGIN\n"
+    assert f"{tree}/conf.d/10 spaced name.conf" in snap.globs[f"{tree}/conf.d/*.conf"]
+    key = snap.stats[f"{tree}/keys"]
+    assert key.content is None and key.stat.mode == 0o640 and key.stat.uid == os.getuid()
+    assert snap.commands["echo"].stdout == "a\nb" and snap.commands["echo"].rc == 3
+
+
+def test_key_material_never_leaves_the_host(tree):
+    request = Request(files=(f"{tree}/keys", f"{tree}/conf.d/chrony.keys"), globs=(f"{tree}/conf.d/*",))
+    request = request.without_secrets((f"{tree}/keys", f"{tree}/conf.d/secret.conf"))
+    raw, snap = run_sh(request, (f"{tree}/conf.d/secret.conf",))
+    assert KEY_LINE not in raw
+    assert snap.stats[f"{tree}/keys"].stat is not None
+
+
+def test_glob_matching_nothing_is_empty(tree):
+    _, snap = run_sh(Request(globs=(f"{tree}/nowhere/*.conf",)))
+    assert snap.globs[f"{tree}/nowhere/*.conf"] == ()
+
+
+def test_output_cut_short_is_a_protocol_error(tree):
+    marker = script.new_marker()
+    with pytest.raises(script.ProtocolError):
+        script.parse(f"{marker} BEGIN\n{marker} FILE ok|0|0|root|root|644|regular file||/x\nabc", marker)
+    with pytest.raises(script.ProtocolError):
+        script.parse("sh: 1: Syntax error\n", marker)
+
+
+def test_includes_outside_usual_places_stay_within_bounded_round_trips():
+    host = recorded_host("debian12-chrony", files={
+        "/etc/chrony/chrony.conf": {"append": "include /opt/site/chrony/*.conf\n"},
+        "/opt/site/chrony/a.conf": "confdir /srv/chrony/d1 /srv/chrony/d2\nsourcedir /srv/chrony/src\n",
+        "/srv/chrony/d1/x.conf": "include /srv/deeper/y.conf\n",
+        "/srv/deeper/y.conf": "port 0\n",
+        "/srv/chrony/src/s.sources": "server b iburst\n",
+    })
+    gathered = collector.collect(host.execute)
+    assert gathered.round_trips <= 4 and host.round_trips == gathered.round_trips
+    assert gathered.chrony.config.last("port").line.where == "/srv/deeper/y.conf:1"
+    assert [s.host for s in gathered.chrony.config.sources][-1] == "b"
+
+
+def test_stock_host_needs_one_round_trip():
+    host = recorded_host("debian12-chrony")
+    collector.collect(host.execute)
+    assert host.round_trips == 1
+
+
+def test_nesting_beyond_the_bound_is_an_error_not_a_partial_verdict():
+    files = {"/etc/chrony/chrony.conf": {"append": "include /n1/*.conf\n"}}
+    for level in range(1, 6):
+        files[f"/n{level}/a.conf"] = f"include /n{level + 1}/*.conf\n"
+    files["/n6/a.conf"] = "port 0\n"
+    gathered = collector.collect(recorded_host("debian12-chrony", files=files).execute)
+    assert gathered.round_trips == collector.MAX_ROUNDS
+    assert any("nested deeper" in p for p in gathered.problems)
