@@ -5,7 +5,7 @@ from typing import Iterable, NoReturn
 
 import pytest
 
-LOOPBACK = ("127.", "::1", "localhost")
+import ipaddress
 
 
 def non_compliant(summary: str, items: Iterable[object] = ()) -> NoReturn:
@@ -19,4 +19,10 @@ def files_read(paths: list[str]) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    return host.lower().startswith(LOOPBACK)
+    name = host.lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False

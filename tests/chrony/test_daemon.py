@@ -1,5 +1,6 @@
 """How chronyd runs: clock stepping policy and the account it runs as."""
 from timesync_audit.evidence import files_read, non_compliant
+from timesync_audit.parsers.chrony_conf import c_int
 from timesync_audit.rules import rule
 
 
@@ -14,7 +15,7 @@ def test_chronyd_sync_clock(chrony, policy):
         non_compliant(f"no makestep directive ({files_read(chrony.config.files_read)})", invalid)
     bad = []
     for d in steps:
-        threshold, limit = float(d.args[0]), int(d.args[1])
+        threshold, limit = float(d.args[0]), c_int(d.args[1])
         if threshold > policy.makestep_threshold_max:
             bad.append(f"{d.line} (threshold {threshold:g} s > {policy.makestep_threshold_max:g} s)")
         if policy.makestep_limit is not None and limit != policy.makestep_limit:

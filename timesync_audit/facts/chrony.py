@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 
 from ..gather.snapshot import FileRecord, Reader, Request
 from ..parsers import chrony_conf, envfile, systemd_unit
@@ -148,14 +147,16 @@ def build(reader: Reader, host: HostFacts) -> ChronyFacts:
     for path in config.unreadable:
         problems.append(f"{path} is not readable as {host.user}")
 
+    # The key file chronyd uses: the last keyfile directive; without one, the distribution's
+    # key file where it exists (chronyd reads none, but it is where keys are kept and baselines look).
     keyfiles: list[KeyFile] = []
     directive = config.last("keyfile")
     if directive:
         keyfiles.append(KeyFile(directive.args[0], f"keyfile at {directive.line.where}", reader.stat(directive.args[0])))
-    default = reader.stat(layout.default_keyfile)
-    if not directive or posixpath.normpath(directive.args[0]) != layout.default_keyfile:
+    else:
+        default = reader.stat(layout.default_keyfile)
         if default is not None and default.exists:
-            keyfiles.append(KeyFile(layout.default_keyfile, f"{layout.family} default key file", default))
+            keyfiles.append(KeyFile(layout.default_keyfile, f"{layout.family} key file, no keyfile directive", default))
 
     anchors = []
     for d in config.all("ntstrustedcerts"):

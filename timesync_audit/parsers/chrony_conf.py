@@ -23,6 +23,7 @@ MAX_LINE_LENGTH = 2048
 MAX_INCLUDE_LEVEL = 10
 MAX_DIRS = 10
 SOURCE_DIRECTIVES = ("server", "pool", "peer")
+MIN_POLL, MAX_POLL, DEFAULT_MINPOLL, DEFAULT_MAXPOLL = -6, 24, 6, 10
 
 # Source options (cmdparse.c): flags, and options taking one value with its validator.
 _FLAGS = {"auto_offline", "burst", "copy", "iburst", "noselect", "nts", "offline", "prefer",
@@ -85,6 +86,24 @@ class Source:
         return int(value) if value is not None else None
 
     @property
+    def minpoll(self) -> int | None:
+        value = self.options.get("minpoll")
+        return int(value) if value is not None else None
+
+    @property
+    def effective_maxpoll(self) -> int:
+        """The longest interval chronyd will poll at (ntp_core.c NCR_CreateInstance):
+        out-of-range values fall back to the defaults, and maxpoll is raised to minpoll."""
+        minpoll = self.minpoll if self.minpoll is not None else DEFAULT_MINPOLL
+        if minpoll < MIN_POLL:
+            minpoll = DEFAULT_MINPOLL
+        minpoll = min(minpoll, MAX_POLL)
+        maxpoll = self.maxpoll if self.maxpoll is not None else DEFAULT_MAXPOLL
+        if maxpoll < MIN_POLL:
+            maxpoll = DEFAULT_MAXPOLL
+        return max(min(maxpoll, MAX_POLL), minpoll)
+
+    @property
     def nts(self) -> bool:
         return "nts" in self.options
 
@@ -123,6 +142,14 @@ class ChronyConfig:
     @property
     def fatal(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.fatal]
+
+
+def c_int(text: str) -> int:
+    """An integer as C's sscanf %d reads it: the leading [+-]digits of the word."""
+    match = re.match(r"[+-]?\d+", text)
+    if match is None:
+        raise ValueError(f"not an integer: {text!r}")
+    return int(match.group())
 
 
 def normalize(text: str) -> list[str] | None:
@@ -175,7 +202,8 @@ def _check_directive(name: str, args: tuple[str, ...]) -> str | None:
         if len(args) != 1:
             return f"{name} takes exactly one value, got {len(args)}{inline}"
     elif name == "makestep":
-        if len(args) != 2 or not _float(args[0]) or not re.fullmatch(r"-?\d+", args[1]):
+        # chronyd: sscanf("%lf %d"), so the limit is the integer prefix of its word ("-1.0" is -1)
+        if len(args) != 2 or not _float(args[0]) or not re.match(r"[+-]?\d", args[1]):
             return f"makestep takes a threshold and a limit, got {' '.join(args)!r}{inline}"
     elif name in ("confdir", "sourcedir"):
         if not 1 <= len(args) <= MAX_DIRS:
