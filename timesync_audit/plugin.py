@@ -85,7 +85,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     rep = outcome.get_result()
     gathered = item.config._timesync_cache.get(host_id(item) or "")
-    if isinstance(gathered, collector.Gathered) and rep.when == "call":
+    if isinstance(gathered, collector.Gathered) and (rep.when == "call" or (rep.when == "setup" and not rep.passed)):
         rep.user_properties.append(("gather_round_trips", str(gathered.round_trips)))
     if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
         # an error a person can act on, not a traceback through the fixtures
