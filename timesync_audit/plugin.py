@@ -41,17 +41,17 @@ def host_id(item: pytest.Item) -> str | None:
     return callspec.params[_HOST_PARAM].backend.get_pytest_id()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        hid = host_id(item)
-        if hid is not None:
-            # keep a host's tests on one xdist worker: one connection, one gather
-            item.add_marker(pytest.mark.xdist_group(name=hid))
-            item.user_properties.append(("host", hid))
-        meta = meta_of(item)
-        if meta is not None:
-            item.user_properties.extend(meta.properties())
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group a host's tests for xdist and attach metadata, before any collection_modifyitems
+    (xdist reads the group there, and plugin order is not ours to rely on)."""
+    hid = host_id(item)
+    if hid is not None:
+        # keep a host's tests on one xdist worker: one connection, one gather
+        item.add_marker(pytest.mark.xdist_group(name=hid.replace("@", "_at_")))
+        item.user_properties.append(("host", hid))
+    meta = meta_of(item)
+    if meta is not None:
+        item.user_properties.extend(meta.properties())
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +87,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     gathered = item.config._timesync_cache.get(host_id(item) or "")
     if isinstance(gathered, collector.Gathered) and (rep.when == "call" or (rep.when == "setup" and not rep.passed)):
         rep.user_properties.append(("gather_round_trips", str(gathered.round_trips)))
+        rep.user_properties.append(("gather_id", gathered.gather_id))
     if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
         # an error a person can act on, not a traceback through the fixtures
         rep.longrepr = f"could not check: {call.excinfo.value}"

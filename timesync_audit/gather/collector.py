@@ -7,6 +7,7 @@ follow-up rounds, at most MAX_ROUNDS in all, whatever the number of rules.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from typing import Callable
 
 from ..facts import chrony, host
@@ -24,6 +25,8 @@ class Gathered:
     chrony: chrony.ChronyFacts
     snapshot: Snapshot
     problems: list[str]
+    #: tells gathers apart in reports: one id per host proves one gather per host per run
+    gather_id: str = dataclasses.field(default_factory=lambda: secrets.token_hex(4))
 
     @property
     def round_trips(self) -> int:
