@@ -85,9 +85,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     rep = outcome.get_result()
     gathered = item.config._timesync_cache.get(host_id(item) or "")
-    if isinstance(gathered, collector.Gathered) and (rep.when == "call" or (rep.when == "setup" and not rep.passed)):
-        rep.user_properties.append(("gather_round_trips", str(gathered.round_trips)))
-        rep.user_properties.append(("gather_id", gathered.gather_id))
+    if isinstance(gathered, collector.Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
+        # on the item: JUnit writes the properties of the teardown report, built from it
+        item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
     if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
         # an error a person can act on, not a traceback through the fixtures
         rep.longrepr = f"could not check: {call.excinfo.value}"
