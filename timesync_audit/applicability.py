@@ -55,6 +55,6 @@ def service_applies(service: str, host: HostFacts, policy) -> str | None:
     if service in detected:
         return None
     if not detected:
-        return f"no time service is installed, and policy time_service is unset"
+        return "no time service is installed, and policy time_service is unset"
     others = "; ".join(f"{s}: {ev}" for s, ev in detected.items())
     return f"{service} is not the time service in use (detected {others})"

@@ -31,12 +31,13 @@ def host_url(backend: str, name: str) -> str:
     return f"{backend}://{name}"
 
 
-def run_suite(backend: str, hosts: list[str], out_dir: pathlib.Path, extra: list[str] = ()) -> SuiteRun:
+def run_suite(backend: str, hosts: list[str], out_dir: pathlib.Path, extra: list[str] = (),
+              ssh_config: pathlib.Path = SSH_CONFIG) -> SuiteRun:
     junit, html = out_dir / f"junit-{backend}.xml", out_dir / f"report-{backend}.html"
     cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(host_url(backend, h) for h in hosts)}",
            f"--junitxml={junit}", f"--html={html}", "-n", "2", "-q", *extra]
     if backend in ("ssh", "paramiko"):
-        cmd.append(f"--ssh-config={SSH_CONFIG}")
+        cmd.append(f"--ssh-config={ssh_config}")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return SuiteRun(proc.returncode, read_junit(junit), proc.stdout + proc.stderr, html)
 

@@ -5,7 +5,9 @@ import pathlib
 import pytest
 import yaml
 
-from runner import run_suite
+import re
+
+from runner import SSH_CONFIG, run_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +100,16 @@ def test_unreachable_host_errors_and_others_complete(lab, tmp_path):
     healthy = [v for (h, _), v in run.verdicts.items() if h == "chrony-hardened"]
     assert healthy and all(v.outcome == "passed" for v in healthy)
     assert run.returncode == 1
+
+
+@pytest.mark.parametrize("backend", ("paramiko", "ssh"))
+def test_unknown_host_key_is_refused(lab, tmp_path, backend):
+    """Host-key checking stays on over both SSH backends: an impostor gets no audit, only errors."""
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    config = tmp_path / "ssh_config"
+    text = re.sub(r"(?im)^(\s*UserKnownHostsFile\s+).*$", rf"\g<1>{empty}", SSH_CONFIG.read_text())
+    config.write_text(re.sub(r"(?im)^\s*Control\w+.*\n", "", text))  # no shared master connection
+    run = run_suite(backend, ["chrony-hardened"], tmp_path, list(TABLE["policy"]), ssh_config=config)
+    assert run.verdicts and all(v.outcome == "error" for v in run.verdicts.values())
+    assert all("known_hosts" in v.message for v in run.verdicts.values()), next(iter(run.verdicts.values())).message

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from ..outcomes import CouldNotCheck
-from . import script
+from . import hostkeys, script
 from .snapshot import Request, Snapshot
 
 _HINTS = (
     ("No such container", "is the container running? (docker ps)"),
     ("Permission denied (publickey", "check the SSH user and key (--ssh-identity-file, --ssh-config)"),
     ("Host key verification failed", "the host key is not in known_hosts (see --ssh-config)"),
+    ("not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
     ("Could not resolve hostname", "check the host name in --hosts or the inventory"),
     ("Connection refused", "is sshd running and the port right?"),
     ("timed out", "the host did not answer in time: network, firewall, or host down"),
@@ -28,6 +29,7 @@ def executor(host, host_id: str):
         marker = script.new_marker()
         text = script.render(request, marker, secret_paths)
         try:
+            hostkeys.check_host_keys(host)
             result = host.run(text)
         except Exception as exc:  # transports raise anything from socket errors to paramiko's own
             message = f"{type(exc).__name__}: {exc}".strip()
