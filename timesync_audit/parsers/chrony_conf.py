@@ -221,28 +221,34 @@ class _Parser:
     def diag(self, where: str, message: str, fatal: bool) -> None:
         self.config.diagnostics.append(Diagnostic(where, message, fatal))
 
-    def read(self, path: str, level: int, origin: str) -> None:
-        if level > MAX_INCLUDE_LEVEL:
-            self.diag(origin, f"maximum include level reached reading {path}", True)
-            return
+    def content(self, path: str, origin: str, main: bool = False) -> str | None:
+        """Text of a file chronyd reads, or None (noting why) when there is none to parse."""
         record = self.reader.file(path)
         if record is None:
             self.incomplete = True
-            return
+            return None
         if record.state == "missing":
-            if level == 1:
+            if main:
                 self.config.main_missing = True
-            self.diag(origin, f"{path} does not exist", True)
-            return
+                self.diag(origin, f"{path} does not exist", True)
+            return None
         if record.content is None:
             if record.state == "ok":  # fetched as stat only: key material is never read
                 self.diag(origin, f"{path} looks like a key file and was not read", True)
             else:
                 self.config.unreadable.append(path)
-            return
+            return None
         self.config.files_read.append(path)
-        for lineno, text in enumerate(record.content.split("\n"), 1):
-            self.line(path, lineno, text, level)
+        return record.content
+
+    def read(self, path: str, level: int, origin: str) -> None:
+        if level > MAX_INCLUDE_LEVEL:
+            self.diag(origin, f"maximum include level reached reading {path}", True)
+            return
+        text = self.content(path, origin, main=level == 1)
+        if text is not None:
+            for lineno, line in enumerate(text.split("\n"), 1):
+                self.line(path, lineno, line, level)
 
     def line(self, path: str, lineno: int, text: str, level: int) -> None:
         where = f"{path}:{lineno}"
@@ -307,17 +313,10 @@ class _Parser:
                 self.read_sources_file(path, origin)
 
     def read_sources_file(self, path: str, origin: Line) -> None:
-        record = self.reader.file(path)
-        if record is None:
-            self.incomplete = True
+        text = self.content(path, origin.where)
+        if text is None:
             return
-        if record.state == "missing":
-            return
-        if record.content is None:
-            self.config.unreadable.append(path)
-            return
-        self.config.files_read.append(path)
-        lines = record.content.split("\n")
+        lines = text.split("\n")
         if lines and lines[-1] != "":
             self.diag(f"{path}:{len(lines)}", "last line has no newline: chronyd ignores it", False)
         for lineno, text in enumerate(lines[:-1], 1):
