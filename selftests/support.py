@@ -84,9 +84,9 @@ def run_rule(rule_id: str, host: RecordedHost, policy: dict | None = None) -> Ou
     resolved = default_policy().with_overrides(policy or {}, "scenario")
     try:
         gathered = collector.collect(host.execute)
-        providers = {"policy": lambda: resolved, "gathered": lambda: gathered,
-                     "chrony": lambda: views.chrony_view(gathered, resolved)}
-        kwargs = {name: providers[name]() for name in inspect.signature(func).parameters}
+        fixed = {"policy": resolved, "gathered": gathered}
+        kwargs = {name: fixed[name] if name in fixed else views.VIEWS[name](gathered, resolved)
+                  for name in inspect.signature(func).parameters}
         func(**kwargs)
     except CouldNotCheck as exc:
         return Outcome("error", str(exc))

@@ -75,9 +75,15 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     return result
 
 
-@pytest.fixture
-def chrony(gathered, policy):
-    return views.chrony_view(gathered, policy)
+def _view_fixture(name: str, view):
+    def fixture(gathered, policy):
+        return view(gathered, policy)
+    fixture.__doc__ = view.__doc__
+    return pytest.fixture(name=name)(fixture)
+
+
+for _name, _view in views.VIEWS.items():
+    globals()[f"_fixture_{_name}"] = _view_fixture(_name, _view)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,6 +9,7 @@ from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from .host import HostFacts, Process
 
+NAME = "chrony"
 WAIT_UNIT = "chrony-wait.service"
 _UNIT_NAMES = ("chrony.service", "chronyd.service", WAIT_UNIT)
 

@@ -10,11 +10,17 @@ import dataclasses
 import secrets
 from typing import Callable
 
-from ..facts import chrony, host
+from ..facts import chrony, host, ntpd, timesyncd
 from .snapshot import Reader, Request, Snapshot
 
 MAX_ROUNDS = 4
-FIRST_REQUEST = host.REQUEST.merged(chrony.REQUEST)
+
+#: each daemon's facts module: NAME, REQUEST, SECRET_PATHS, build(reader, host), secret_paths(facts)
+DAEMONS = (chrony, ntpd, timesyncd)
+
+FIRST_REQUEST = host.REQUEST
+for _module in DAEMONS:
+    FIRST_REQUEST = FIRST_REQUEST.merged(_module.REQUEST)
 
 Execute = Callable[[Request, tuple[str, ...]], Snapshot]
 
@@ -22,7 +28,7 @@ Execute = Callable[[Request, tuple[str, ...]], Snapshot]
 @dataclasses.dataclass
 class Gathered:
     host: host.HostFacts
-    chrony: chrony.ChronyFacts
+    daemons: dict  # daemon module NAME -> its facts
     snapshot: Snapshot
     problems: list[str]
     #: tells gathers apart in reports: one id per host proves one gather per host per run
@@ -32,26 +38,45 @@ class Gathered:
     def round_trips(self) -> int:
         return self.snapshot.round_trips
 
+    @property
+    def chrony(self) -> chrony.ChronyFacts:
+        return self.daemons[chrony.NAME]
 
-def _build(snapshot: Snapshot) -> tuple[Reader, host.HostFacts, chrony.ChronyFacts]:
+    @property
+    def ntpd(self) -> ntpd.NtpdFacts:
+        return self.daemons[ntpd.NAME]
+
+    @property
+    def timesyncd(self) -> timesyncd.TimesyncdFacts:
+        return self.daemons[timesyncd.NAME]
+
+
+def _build(snapshot: Snapshot) -> tuple[Reader, host.HostFacts, dict]:
     reader = Reader(snapshot)
     host_facts = host.build(reader)
-    chrony_facts = chrony.build(reader, host_facts)
-    return reader, host_facts, chrony_facts
+    daemons = {m.NAME: m.build(reader, host_facts) for m in DAEMONS}
+    return reader, host_facts, daemons
+
+
+def _secrets(daemons: dict) -> tuple[str, ...]:
+    paths: set[str] = set()
+    for module in DAEMONS:
+        paths |= set(module.secret_paths(daemons.get(module.NAME)))
+    return tuple(sorted(paths))
 
 
 def collect(execute: Execute) -> Gathered:
-    snapshot = execute(FIRST_REQUEST, chrony.SECRET_PATHS)
+    snapshot = execute(FIRST_REQUEST, _secrets({}))
     for _ in range(MAX_ROUNDS - 1):
-        reader, _, chrony_facts = _build(snapshot)
-        secrets = chrony.secret_paths(chrony_facts)
-        needs = reader.needs.without_secrets(secrets)
+        reader, _, daemons = _build(snapshot)
+        secret_paths = _secrets(daemons)
+        needs = reader.needs.without_secrets(secret_paths)
         if not needs:
             break
-        snapshot.merge(execute(needs, secrets))
-    reader, host_facts, chrony_facts = _build(snapshot)
+        snapshot.merge(execute(needs, secret_paths))
+    reader, host_facts, daemons = _build(snapshot)
     problems = list(host_facts.problems)
     if reader.needs:
         missing = ", ".join(reader.needs.files + reader.needs.globs + reader.needs.stats)
         problems.append(f"configuration nested deeper than {MAX_ROUNDS} rounds of gathering; not read: {missing}")
-    return Gathered(host_facts, chrony_facts, snapshot, problems)
+    return Gathered(host_facts, daemons, snapshot, problems)
