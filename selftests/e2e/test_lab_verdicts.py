@@ -11,7 +11,9 @@ from runner import SSH_CONFIG, run_suite
 
 pytestmark = pytest.mark.e2e
 
-TABLE = yaml.safe_load((pathlib.Path(__file__).parent / "expected_verdicts.yaml").read_text())
+HERE = pathlib.Path(__file__).parent
+TABLE = yaml.safe_load((HERE / "expected_verdicts.yaml").read_text())
+FRAGMENTS = [TABLE] + [yaml.safe_load(p.read_text()) for p in sorted((HERE / "expected_verdicts.d").glob("*.yaml"))]
 HOSTS = list(TABLE["hosts"])
 BACKENDS = ("docker", "paramiko", "ssh")
 
@@ -29,17 +31,29 @@ def runs(lab, tmp_path_factory):
     return get
 
 
+def expected_table() -> dict:
+    """(host, rule id) -> expectation, merged from the table and its fragments."""
+    cells: dict = {}
+    for fragment in FRAGMENTS:
+        for host, rules in fragment.get("hosts", {}).items():
+            for rule_id in fragment.get("rules", []):
+                if "default" in rules:
+                    cells.setdefault((host, rule_id), rules["default"])
+            for rule_id, want in rules.items():
+                if rule_id != "default":
+                    cells[(host, rule_id)] = want
+    return cells
+
+
 def expected_cells():
     from support import load_rule_modules
     from timesync_audit.rules import REGISTRY
     load_rule_modules()
-    for host, rules in TABLE["hosts"].items():
-        default = rules.get("default")
+    cells = expected_table()
+    for host in HOSTS:
         for rule_id in REGISTRY:
-            want = rules.get(rule_id, default)
-            if isinstance(want, str):
-                want = {"outcome": want}
-            yield host, rule_id, want
+            want = cells.get((host, rule_id))
+            yield host, rule_id, {"outcome": want} if isinstance(want, str) else want
 
 
 def mismatches(run):
