@@ -1,4 +1,10 @@
-"""Facts every rule family shares: OS, packages, units, daemon processes, who we are."""
+"""Facts every rule family shares: OS, packages, units, daemon processes, who we are.
+
+All of it comes from round 1 (five commands), whatever the host: package
+lists from dpkg and/or rpm (with which database exists), `systemctl show`
+plus `systemctl is-enabled` per unit where systemd is PID 1, and otherwise
+the sysvinit/OpenRC start links of the time daemons' init scripts.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -8,13 +14,15 @@ from ..platforms import OsRelease, parse_os_release
 
 PACKAGES = ("chrony", "ntp", "ntpsec", "ntpdate", "ntpsec-ntpdate", "systemd-timesyncd", "systemd")
 UNITS = ("chrony.service", "chronyd.service", "chrony-wait.service", "ntp.service", "ntpd.service",
-         "ntpsec.service", "systemd-timesyncd.service", "ntpdate.service")
+         "ntpsec.service", "systemd-timesyncd.service", "ntpdate.service", "ntpsec-ntpdate.service")
+#: init scripts (/etc/init.d, OpenRC) of the time daemons, for hosts where systemd is not PID 1
+INIT_SCRIPTS = ("chrony", "chronyd", "ntp", "ntpd", "ntpsec", "ntpdate", "ntpsec-ntpdate", "systemd-timesyncd")
 DAEMON_COMMS = ("chronyd", "ntpd", "ntpsec", "systemd-timesyn", "ntpdate")
 
 _PACKAGES_SH = (
-    "if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W "
+    "if command -v dpkg-query >/dev/null 2>&1; then printf 'manager\\tdpkg\\n'; dpkg-query -W "
     "-f='dpkg\\t${Package}\\t${db:Status-Abbrev}\\t${Version}\\n' " + " ".join(PACKAGES) + " 2>/dev/null; fi; "
-    "if command -v rpm >/dev/null 2>&1; then rpm -q --qf 'rpm\\t%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' "
+    "if command -v rpm >/dev/null 2>&1; then printf 'manager\\trpm\\n'; rpm -q --qf 'rpm\\t%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' "
     + " ".join(PACKAGES) + " 2>/dev/null | grep '^rpm'; fi; true"
 )
 _PROCESSES_SH = r"""for p in /proc/[0-9]*; do
@@ -27,8 +35,15 @@ _PROCESSES_SH = r"""for p in /proc/[0-9]*; do
 done; true"""
 _UNITS_SH = (
     'if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1; then '
-    "systemctl show --no-pager -p Id,LoadState,ActiveState,SubState,UnitFileState,FragmentPath "
-    + " ".join(UNITS) + "; else echo no-systemd; fi"
+    "systemctl show --no-pager -p Id,Names,LoadState,ActiveState,SubState,UnitFileState,FragmentPath "
+    + " ".join(UNITS) + "; echo; "
+    # is-enabled per name: `alias` (ntp.service on ntpsec) and `masked` are answers of their own
+    "for u in " + " ".join(UNITS) + "; do "
+    "printf 'is-enabled\\t%s\\t%s\\n' \"$u\" \"$(systemctl is-enabled \"$u\" 2>/dev/null | head -n 1)\"; done; "
+    "else echo no-systemd; "
+    "for f in /etc/init.d/* /etc/rc[0-6S].d/S* /etc/runlevels/*/*; do "
+    "b=${f##*/}; b=${b#S[0-9][0-9]}; case \" $b \" in " + "|".join(f"' {n} '" for n in INIT_SCRIPTS)
+    + ") [ -e \"$f\" ] && printf 'init\\t%s\\n' \"$f\" ;; esac; done; fi; true"
 )
 
 REQUEST = Request(
@@ -48,12 +63,13 @@ class Package:
 
 @dataclasses.dataclass(frozen=True)
 class UnitState:
-    name: str
+    name: str  # the unit's Id: the real unit, also when it was asked for by an alias
     load: str
     active: str
     sub: str
     file_state: str
     fragment: str
+    names: tuple[str, ...] = ()  # Id and aliases (systemctl show -p Names)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,9 +88,21 @@ class HostFacts:
     user: str
     pid1: str
     packages: dict[str, Package]
-    units: dict[str, UnitState] | None  # None where systemd is not PID 1
+    units: dict[str, UnitState] | None  # by every name asked for (aliases too); None where systemd is not PID 1
     processes: list[Process]
     problems: list[str]  # what could not be read, in words a person can act on
+    #: `systemctl is-enabled NAME` answers ("" = no unit file): enabled, disabled, alias, masked, static...
+    is_enabled: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: where systemd is not PID 1: existing /etc/init.d scripts, rc?.d S-links, OpenRC runlevel links
+    init_entries: tuple[str, ...] = ()
+    #: package databases found: "dpkg", "rpm"
+    package_managers: tuple[str, ...] = ()
+    #: why unit states cannot be trusted (systemd is PID 1 but systemctl answered nothing), or None
+    units_problem: str | None = None
+
+    @property
+    def systemd(self) -> bool:
+        return self.units is not None
 
     def installed(self, name: str) -> bool:
         package = self.packages.get(name)
@@ -97,6 +125,13 @@ def parse_packages(text: str) -> dict[str, Package]:
     return result
 
 
+def parse_managers(text: str, packages: dict[str, Package]) -> tuple[str, ...]:
+    """Package databases the host has; from the command's marker lines, else from the package lines."""
+    found = [line.split("\t", 1)[1].strip() for line in text.splitlines() if line.startswith("manager\t")]
+    found += [p.manager for p in packages.values()]
+    return tuple(m for m in ("dpkg", "rpm") if m in found)
+
+
 def parse_processes(text: str) -> list[Process]:
     result = []
     for line in text.splitlines():
@@ -110,17 +145,35 @@ def parse_processes(text: str) -> list[Process]:
 
 
 def parse_units(text: str) -> dict[str, UnitState] | None:
-    if text.strip() == "no-systemd":
+    if text.strip().startswith("no-systemd"):
         return None
     result: dict[str, UnitState] = {}
     for block in text.strip().split("\n\n"):
-        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        values = dict(line.split("=", 1) for line in block.splitlines()
+                      if "=" in line and not line.startswith("is-enabled\t"))
         if "Id" in values:
+            names = tuple(values.get("Names", "").split()) or (values["Id"],)
             state = UnitState(values["Id"], values.get("LoadState", ""), values.get("ActiveState", ""),
                               values.get("SubState", ""), values.get("UnitFileState", ""),
-                              values.get("FragmentPath", ""))
-            result[state.name] = state
+                              values.get("FragmentPath", ""), names)
+            for name in dict.fromkeys((values["Id"],) + names):
+                known = result.get(name)
+                if known is None or (known.load == "not-found" and state.load != "not-found"):
+                    result[name] = state
     return result
+
+
+def parse_is_enabled(text: str) -> dict[str, str]:
+    result = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[0] == "is-enabled":
+            result[fields[1]] = fields[2].strip() if len(fields) > 2 else ""
+    return result
+
+
+def parse_init_entries(text: str) -> tuple[str, ...]:
+    return tuple(line.split("\t", 1)[1] for line in text.splitlines() if line.startswith("init\t"))
 
 
 def build(reader: Reader) -> HostFacts:
@@ -144,13 +197,25 @@ def build(reader: Reader) -> HostFacts:
     packages = reader.command("packages")
     processes = reader.command("processes")
     units = reader.command("units")
+    package_list = parse_packages(packages.stdout) if packages else {}
+    units_text = units.stdout if units and units.ok else ""
+    unit_states = parse_units(units_text) if units_text else None
+    pid1_name = pid1.stdout.strip() if pid1 and pid1.ok else "unknown"
+    units_problem = None
+    if pid1_name == "systemd" and not unit_states:
+        units_problem = ("systemd is PID 1 but `systemctl show` gave no unit states"
+                         + (f" (exit status {units.rc})" if units and not units.ok else ""))
     return HostFacts(
         os=parse_os_release(os_text),
         uid=uid,
         user=user,
-        pid1=pid1.stdout.strip() if pid1 and pid1.ok else "unknown",
-        packages=parse_packages(packages.stdout) if packages else {},
-        units=parse_units(units.stdout) if units and units.ok else None,
+        pid1=pid1_name,
+        packages=package_list,
+        units=unit_states,
         processes=parse_processes(processes.stdout) if processes else [],
         problems=problems,
+        is_enabled=parse_is_enabled(units_text),
+        init_entries=parse_init_entries(units_text),
+        package_managers=parse_managers(packages.stdout if packages else "", package_list),
+        units_problem=units_problem,
     )

@@ -1,13 +1,17 @@
-"""What systemd-timesyncd on one host reads."""
+"""What systemd-timesyncd on one host reads: timesyncd.conf and its drop-ins."""
 from __future__ import annotations
 
 import dataclasses
 
 from ..gather.snapshot import Reader, Request
+from ..parsers import timesyncd_conf
+from ..parsers.timesyncd_conf import TimesyncdConfig
 from .host import HostFacts
 
 NAME = "timesyncd"
-REQUEST = Request()
+#: where the daemon lives: a package of its own (Debian >= 11, Ubuntu >= 20.10, EPEL) or part of systemd
+BINARIES = ("/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd")
+REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES))
 SECRET_PATHS: tuple[str, ...] = ()
 
 
@@ -16,12 +20,32 @@ class TimesyncdFacts:
     installed: bool
     package_evidence: str
     problems: list[str]
+    config: TimesyncdConfig = dataclasses.field(default_factory=TimesyncdConfig)
+    binary: str | None = None  # the daemon's path where it exists
+
+    def files_read(self) -> str:
+        return "read: " + (", ".join(self.config.files_read) if self.config.files_read else "no file")
 
 
 def build(reader: Reader, host: HostFacts) -> TimesyncdFacts:
-    installed = host.installed("systemd-timesyncd")
-    evidence = "package systemd-timesyncd installed" if installed else "systemd-timesyncd is not installed"
-    return TimesyncdFacts(installed, evidence, [])
+    binary = None
+    for path in BINARIES:
+        record = reader.stat(path)
+        if record is not None and record.exists:
+            binary = path
+            break
+    if host.installed("systemd-timesyncd"):
+        installed, evidence = True, f"package systemd-timesyncd {host.packages['systemd-timesyncd'].version} installed"
+    elif binary:
+        installed, evidence = True, f"{binary} exists (part of another package, no systemd-timesyncd package)"
+    elif host.running("systemd-timesyn"):
+        installed, evidence = True, "systemd-timesyncd is running (not from a package)"
+    else:
+        installed, evidence = False, "systemd-timesyncd is not installed"
+    systemd = host.packages.get("systemd")
+    config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "")
+    problems = [f"{path} is not readable as {host.user}" for path in config.unreadable]
+    return TimesyncdFacts(installed, evidence, problems, config, binary)
 
 
 def secret_paths(facts: TimesyncdFacts | None) -> tuple[str, ...]:
