@@ -94,3 +94,36 @@ def test_nesting_beyond_the_bound_is_an_error_not_a_partial_verdict():
     gathered = collector.collect(recorded_host("debian12-chrony", files=files).execute)
     assert gathered.round_trips == collector.MAX_ROUNDS
     assert any("nested deeper" in p for p in gathered.problems)
+
+
+def test_stat_glob_never_fetches_key_directory_contents(tree):
+    """An Autokey keysdir is expanded with stat only: no file under it is ever read, whatever its name."""
+    crypto = tree / "crypto"
+    crypto.mkdir()
+    (crypto / "ntpkey_RSAhost_h.3913458011").write_text(KEY_LINE + "\n")
+    (crypto / "other-secret").write_text("crypto pw s3cret-value\n")
+    os.chmod(crypto / "ntpkey_RSAhost_h.3913458011", 0o600)
+    pattern = f"{tree}/crypto/*"
+    raw, snap = run_sh(Request(stat_globs=(pattern,)))
+    assert KEY_LINE not in raw and "s3cret-value" not in raw
+    assert snap.globs[pattern] == (f"{tree}/crypto/ntpkey_RSAhost_h.3913458011", f"{tree}/crypto/other-secret")
+    for path in snap.globs[pattern]:
+        assert path not in snap.files and snap.stats[path].content is None
+    assert snap.stats[f"{tree}/crypto/ntpkey_RSAhost_h.3913458011"].stat.mode == 0o600
+
+
+def test_ntpd_keys_and_autokey_password_never_kept():
+    """Recorded RHEL 7 Autokey host: key files are stat'ed, the `crypto pw` value is redacted
+    even in the gathered snapshot, and gathering stays within two round trips."""
+    host = recorded_host("rhel7-ntp", files={
+        "/etc/ntp/crypto/ntpkey_host_rhel7": {"content": KEY_LINE + "\n", "mode": "0600"},
+        "/etc/ntp/keys": {"content": KEY_LINE + "\n", "mode": "0600"},
+    })
+    gathered = collector.collect(host.execute)
+    snap = gathered.snapshot
+    assert gathered.round_trips <= 2
+    for record in list(snap.files.values()) + list(snap.stats.values()):
+        assert KEY_LINE not in (record.content or "") and "Autokey-Secret-7f3a" not in (record.content or "")
+    assert snap.stats["/etc/ntp/crypto/ntpkey_host_rhel7"].content is None
+    assert "/etc/ntp/keys" not in snap.files
+    assert gathered.ntpd.secret_files[0].line.text == "crypto pw <redacted>"

@@ -23,23 +23,6 @@ def test_chronyd_specify_remote_server(chrony):
                       ignored + _invalid(chrony))
 
 
-@rule(title="Specify additional remote NTP servers", severity="medium", service="chronyd",
-      rationale="One source cannot be cross-checked: a falseticker goes unnoticed.",
-      remediation="Configure at least min_sources distinct server (or pool) lines.")
-def test_chronyd_or_ntpd_specify_multiple_servers(chrony, policy):
-    counted: dict[str, int] = {}
-    for s in _remote(chrony.config.sources):
-        if "noselect" not in s.options:
-            weight = policy.pool_counts_as if s.kind == "pool" else 1
-            host = s.host.lower().rstrip(".")  # NTP1.example. and ntp1.example are one source
-            counted[host] = max(counted.get(host, 0), weight)
-    total = sum(counted.values())
-    if total < policy.min_sources:
-        found = [f"{s.line}" for s in chrony.config.sources]
-        non_compliant(f"{total} distinct source(s), policy {policy.describe('min_sources')} "
-                      f"(a pool counts as {policy.pool_counts_as})", found or [files_read(chrony.config.files_read)])
-
-
 @rule(title="chrony only configured with server directives", severity="medium", service="chronyd",
       cce="CCE-87077-4", stig="RHEL-09-252020",
       rationale="A pool resolves to hosts nobody approved; the STIG asks for named servers only.",
@@ -69,28 +52,3 @@ def test_chronyd_configure_pool_and_server(chrony, policy):
             bad.append(f"{s.line} ({s.host} is not in {key})")
     if bad:
         non_compliant("sources not on the approved lists", bad)
-
-
-@rule(title="maxpoll is set on every time source", severity="medium", service="chronyd",
-      cce="CCE-88648-1", stig="RHEL-09-252020, UBTU-22-252010",
-      rationale="A long polling interval lets the clock drift further between corrections.",
-      remediation="Add `maxpoll N` (N <= policy maxpoll_max) to every server, pool and peer line.")
-def test_chronyd_or_ntpd_set_maxpoll(chrony, policy):
-    limit = policy.maxpoll_max
-    sources = chrony.config.sources
-    if not sources:
-        non_compliant(f"no source configured ({files_read(chrony.config.files_read)})")
-    bad = []
-    for s in sources:
-        if s.maxpoll is None and not (policy.allow_default_maxpoll and s.effective_maxpoll <= limit):
-            bad.append(f"{s.line} (no maxpoll: chronyd polls up to {s.effective_maxpoll}, "
-                       f"policy needs an explicit value <= {limit})")
-        elif s.effective_maxpoll > limit:
-            if s.maxpoll == s.effective_maxpoll:
-                bad.append(f"{s.line} (maxpoll {s.maxpoll} > {limit})")
-            else:
-                bad.append(f"{s.line} (chronyd polls up to {s.effective_maxpoll} > {limit}: "
-                           f"minpoll {s.minpoll} raises maxpoll {s.maxpoll})")
-    bad += [f"{d.line} ({d.error}; chronyd would refuse to start)" for d in chrony.config.invalid_sources]
-    if bad:
-        non_compliant(f"sources without maxpoll <= {limit} ({policy.describe('maxpoll_max')})", bad)

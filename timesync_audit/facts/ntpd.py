@@ -2,13 +2,108 @@
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 
-from ..gather.snapshot import Reader, Request
-from .host import HostFacts
+from ..gather.snapshot import FileRecord, Reader, Request
+from ..parsers import envfile, ntp_conf, systemd_unit
+from ..parsers.ntp_conf import Directive, NtpConfig
+from ..parsers.provenance import Line
+from .host import HostFacts, Process
 
 NAME = "ntpd"
-REQUEST = Request()
-SECRET_PATHS: tuple[str, ...] = ()
+MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
+#: (file, variable): RHEL's sysconfig, Debian's defaults for ntpsec and for classic ntp
+OPTION_FILES = (("/etc/sysconfig/ntpd", "OPTIONS"), ("/etc/default/ntpsec", "NTPD_OPTS"),
+                ("/etc/default/ntp", "NTPD_OPTS"))
+#: Debian starts ntpd through a wrapper script that adds -c and -u (ntpsec, classic ntp)
+WRAPPERS = ("/usr/libexec/ntpsec/ntp-systemd-wrapper", "/usr/lib/ntp/ntp-systemd-wrapper")
+DHCP_CONF = "/run/ntpsec/ntp.conf.dhcp"  # Debian's wrapper uses it instead of ntp.conf
+UNITS = {"ntpsec": ("ntpsec.service", "ntpd.service", "ntp.service"),
+         "classic": ("ntpd.service", "ntp.service", "ntpsec.service")}
+#: the packaged unprivileged account of each flavour (Debian's ntpsec: ntpsec; elsewhere ntp)
+USERS = {"classic": ("ntp",), "ntpsec": ("ntpsec", "ntp")}
+DEFAULT_KEYS = ("/etc/ntp/keys",)  # RHEL's `keys` file: never read, whatever includes it
+
+REQUEST = Request(
+    files=tuple(MAIN_CONF.values()) + tuple(f for f, _ in OPTION_FILES) + WRAPPERS + (DHCP_CONF,),
+    globs=("/etc/ntpsec/ntp.d/*.conf",),
+).merged(systemd_unit.unit_request(UNITS["ntpsec"]))
+
+SECRET_PATHS: tuple[str, ...] = DEFAULT_KEYS
+
+# ntpd's options that take a value (classic ntpd-opts.def; ntpsec ntpd.c getopt string);
+# the last occurrence wins.
+_WITH_VALUE = {"classic": set("cDfiIklpPrstuUvVw"), "ntpsec": set("cDfiIklpPrstuUw")}
+_LONG = {"configfile": "c", "user": "u", "keyfile": "k", "pidfile": "p", "driftfile": "f"}
+
+
+def parse_argv(argv: list[str] | tuple[str, ...], flavor: str = "classic") -> dict[str, str]:
+    """ntpd options by letter (-c FILE, -u USER[:GROUP], -cFILE, --user=USER)."""
+    with_value = _WITH_VALUE.get(flavor, _WITH_VALUE["classic"])
+    options: dict[str, str] = {}
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        if word == "--" or not word.startswith("-") or word == "-":
+            break
+        if word.startswith("--"):
+            name, sep, value = word[2:].partition("=")
+            letter = _LONG.get(name)
+            if letter and not sep:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+                i += 1
+            if letter:
+                options[letter] = value
+            i += 1
+            continue
+        j = 1
+        while j < len(word):
+            letter = word[j]
+            if letter in with_value:
+                value = word[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else "")
+                if not word[j + 1:]:
+                    i += 1
+                options[letter] = value
+                break
+            options.setdefault(letter, "")
+            j += 1
+        i += 1
+    return options
+
+
+@dataclasses.dataclass(frozen=True)
+class StartCommand:
+    """ntpd's command line and where it was read."""
+
+    argv: tuple[str, ...]
+    origin: str
+    flavor: str = "classic"
+    user_origin: str = ""  # where -u came from when a wrapper adds it
+
+    @property
+    def options(self) -> dict[str, str]:
+        return parse_argv(self.argv, self.flavor)
+
+    @property
+    def user(self) -> str | None:
+        """The account of -u USER[:GROUP], or None when ntpd is not asked to drop root."""
+        value = self.options.get("u")
+        return value.split(":", 1)[0] if value else None
+
+    @property
+    def group(self) -> str | None:
+        value = self.options.get("u")
+        return value.split(":", 1)[1] if value and ":" in value else None
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretFile:
+    """A configuration file holding `crypto pw` (its value is never kept)."""
+
+    path: str
+    line: Line
+    record: FileRecord | None
 
 
 @dataclasses.dataclass
@@ -16,13 +111,200 @@ class NtpdFacts:
     installed: bool
     package_evidence: str
     problems: list[str]
+    flavor: str = "classic"
+    main_conf: str = ""
+    main_conf_origin: str = ""
+    config: NtpConfig | None = None
+    unit: systemd_unit.Unit | None = None
+    configured: StartCommand | None = None
+    running: list[tuple[Process, StartCommand]] = dataclasses.field(default_factory=list)
+    keys: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (path, origin)
+    keysdir: Directive | None = None
+    keysdir_files: list[FileRecord] = dataclasses.field(default_factory=list)
+    secret_files: list[SecretFile] = dataclasses.field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "ntpd"
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        return USERS[self.flavor]
+
+    @property
+    def start_commands(self) -> list[StartCommand]:
+        found = [cmd for _, cmd in self.running]
+        if self.configured:
+            found.append(self.configured)
+        return found
+
+
+def _flavor(host: HostFacts, reader: Reader) -> str:
+    if host.installed("ntpsec"):
+        return "ntpsec"
+    if host.installed("ntp"):
+        return "classic"
+    record = reader.file(MAIN_CONF["ntpsec"])
+    return "ntpsec" if record is not None and record.exists else "classic"
+
+
+def _read_env(path: str, reader: Reader, problems: list[str], user: str) -> dict[str, tuple[str, Line]]:
+    record = reader.file(path)
+    if record is None or not record.exists:
+        return {}
+    if record.content is None:
+        if record.state == "unreadable":
+            problems.append(f"{path} is not readable as {user}")
+        return {}
+    return envfile.parse(path, record.content)
+
+
+def _wrapper_argv(wrapper: str, argv: list[str], origin: str, flavor: str, reader: Reader,
+                  problems: list[str], user: str) -> StartCommand:
+    """Debian's ntp-systemd-wrapper: sources /etc/default/ntpsec (or ntp), puts `-c` before
+    NTPD_OPTS (so a -c there wins), uses the DHCP file unless IGNORE_DHCP=yes, adds `-u`."""
+    default_file = "/etc/default/ntpsec" if "ntpsec" in wrapper else "/etc/default/ntp"
+    env = _read_env(default_file, reader, problems, user)
+    opts = env.get("NTPD_OPTS", ("", None))[0].split()
+    record = reader.file(wrapper)
+    text = record.content if record is not None and record.content is not None else None
+    if record is not None and record.state == "unreadable":
+        problems.append(f"{wrapper} is not readable as {user}")
+    new = ["/usr/sbin/ntpd"]
+    notes = [f"{origin} runs {wrapper}"]
+    if "NTPD_OPTS" in env:
+        notes.append(f"NTPD_OPTS from {env['NTPD_OPTS'][1].where}")
+    user_origin = ""
+    if text is not None:
+        dhcp = reader.file(DHCP_CONF)
+        ignore = env.get("IGNORE_DHCP", ("", None))[0] == "yes"
+        if DHCP_CONF in text and dhcp is not None and dhcp.exists and not ignore:
+            new += opts + ["-c", DHCP_CONF]
+            notes.append(f"{DHCP_CONF} exists (IGNORE_DHCP is not yes)")
+        else:
+            match = re.search(r'NTPD_OPTS="-c (\S+) \$NTPD_OPTS"', text)
+            new += (["-c", match.group(1)] if match else []) + opts
+        runas = re.search(r"^\s*RUNASUSER=(\w+)", text, re.M)
+        user = None
+        for lineno, raw in enumerate(text.split("\n"), 1):  # the last -u the script adds wins
+            if raw.lstrip().startswith("#"):
+                continue
+            found = re.search(r"(?:^|[\s\"'{+])-u\s+([^\s\"'}]+)", raw)
+            if found:
+                value = found.group(1)
+                if "$" in value and runas:
+                    value = runas.group(1)
+                if "$" not in value:
+                    user, user_origin = value, f"{wrapper}:{lineno}"
+        if user:
+            new += ["-u", user]
+    else:
+        new += opts
+    return StartCommand(tuple(new), ", ".join(notes), flavor, user_origin)
+
+
+def _configured_command(flavor: str, reader: Reader, host: HostFacts,
+                        problems: list[str]) -> tuple[StartCommand | None, systemd_unit.Unit | None]:
+    names = UNITS[flavor]
+    unit = None
+    for name in names:
+        candidate, _ = systemd_unit.load(name, reader, tuple(n for n in names if n != name))
+        problems += [f"{p} is not readable as {host.user}" for p in candidate.unreadable]
+        if candidate.exists:
+            unit = candidate
+            break
+    if unit is not None:
+        env: dict[str, tuple[str, Line]] = {}
+        for assignment in unit.values("Service", "EnvironmentFile"):
+            for path in assignment.value.split():
+                env.update(_read_env(path.lstrip("-"), reader, problems, host.user))
+        execs = unit.values("Service", "ExecStart")
+        if execs:
+            last = execs[-1]
+            argv = systemd_unit.exec_argv(last.value, {k: v for k, (v, _) in env.items()})
+            origin = f"{unit.name} ExecStart at {last.line.where}"
+            if argv and posixpath.basename(argv[0]) == "ntp-systemd-wrapper":
+                return _wrapper_argv(argv[0], argv, origin, flavor, reader, problems, host.user), unit
+            used = [f"{k} from {line.where}" for k, (_, line) in env.items() if "$" + k in last.value
+                    or "${" + k + "}" in last.value]
+            if used:
+                origin += ", " + ", ".join(used)
+            return StartCommand(tuple(argv), origin, flavor), unit
+    for path, var in OPTION_FILES:
+        env = _read_env(path, reader, problems, host.user)
+        if var in env:
+            value, line = env[var]
+            return StartCommand(tuple(["ntpd"] + value.split()), f"{var} at {line.where}", flavor), unit
+    return None, unit
+
+
+def _forget_secrets(reader: Reader, paths: set[str]) -> None:
+    """Keep no `crypto pw` value in the snapshot either: the gathered text is replaced by its
+    redacted form (same lines, so every file:line stays true; parsing it again gives the same)."""
+    for path in paths:
+        record = reader.snapshot.files.get(path)
+        if record is not None and record.content is not None:
+            redacted = ntp_conf.redact_text(record.content)
+            if redacted != record.content:
+                reader.snapshot.files[path] = dataclasses.replace(record, content=redacted)
 
 
 def build(reader: Reader, host: HostFacts) -> NtpdFacts:
     installed = host.installed("ntp") or host.installed("ntpsec")
-    evidence = "package ntp/ntpsec installed" if installed else "neither ntp nor ntpsec is installed"
-    return NtpdFacts(installed, evidence, [])
+    names = [n for n in ("ntp", "ntpsec") if host.installed(n)]
+    evidence = (", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
+                if installed else "package ntp (or ntpsec) is not installed")
+    if not installed and host.running("ntpd"):
+        installed, evidence = True, "ntpd is running (not from a package)"
+    if not installed:
+        return NtpdFacts(False, evidence, [])
+
+    problems: list[str] = []
+    flavor = _flavor(host, reader)
+    configured, unit = _configured_command(flavor, reader, host, problems)
+    running = [(p, StartCommand(p.argv, f"running ntpd (pid {p.pid})", flavor)) for p in host.running("ntpd")]
+
+    main_conf, origin = MAIN_CONF[flavor], f"{'ntpsec' if flavor == 'ntpsec' else 'ntp'} default"
+    for cmd in [c for _, c in running] + ([configured] if configured else []):
+        if cmd.options.get("c"):
+            main_conf, origin = cmd.options["c"], f"-c in {cmd.origin}"
+            break
+
+    config, _ = ntp_conf.parse(main_conf, reader, flavor)
+    problems += [f"{path} is not readable as {host.user}" for path in config.unreadable]
+
+    keys: list[tuple[str, str]] = []
+    directive = config.last("keys")
+    if directive and directive.args:
+        keys.append((directive.args[0], f"keys at {directive.line.where}"))
+    for cmd in [c for _, c in running] + ([configured] if configured else []):
+        if cmd.options.get("k"):
+            keys.append((cmd.options["k"], f"-k in {cmd.origin}"))
+            break
+
+    keysdir = config.last("keysdir")
+    keysdir_files: list[FileRecord] = []
+    if keysdir and keysdir.args:
+        matches = reader.stat_glob(posixpath.join(keysdir.args[0], "*"))
+        for path in matches or ():
+            record = reader.stat(path)
+            if record is not None:
+                keysdir_files.append(record)
+
+    secret_files = []
+    for d in config.all("crypto"):
+        if "pw" in d.args:
+            secret_files.append(SecretFile(d.line.path, d.line, reader.file(d.line.path)))
+    _forget_secrets(reader, {s.path for s in secret_files})
+
+    return NtpdFacts(True, evidence, problems, flavor, main_conf, origin, config, unit, configured, running,
+                     keys, keysdir, keysdir_files, secret_files)
 
 
 def secret_paths(facts: NtpdFacts | None) -> tuple[str, ...]:
-    return SECRET_PATHS
+    """Key files: only ever stat'ed. Files under keysdir are fetched by a stat-only glob."""
+    paths = set(SECRET_PATHS)
+    if facts:
+        paths |= {path for path, _ in facts.keys}
+        paths |= {r.path for r in facts.keysdir_files if posixpath.basename(r.path).startswith("ntpkey")}
+    return tuple(sorted(paths))

@@ -77,6 +77,6 @@ def collect(execute: Execute) -> Gathered:
     reader, host_facts, daemons = _build(snapshot)
     problems = list(host_facts.problems)
     if reader.needs:
-        missing = ", ".join(reader.needs.files + reader.needs.globs + reader.needs.stats)
+        missing = ", ".join(reader.needs.files + reader.needs.globs + reader.needs.stats + reader.needs.stat_globs)
         problems.append(f"configuration nested deeper than {MAX_ROUNDS} rounds of gathering; not read: {missing}")
     return Gathered(host_facts, daemons, snapshot, problems)

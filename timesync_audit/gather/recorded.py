@@ -73,6 +73,11 @@ class RecordedHost:
             for match in matches:
                 secret = self._is_secret(match, secret_paths)
                 (snap.stats if secret else snap.files)[match] = self._record(match, secret)
+        for pattern in request.stat_globs:
+            matches = sorted(p for p in self.files if _glob_match(p, posixpath.normpath(pattern)))
+            snap.globs[pattern] = tuple(matches)
+            for match in matches:
+                snap.stats[match] = self._record(match, True)
         for name, _ in request.commands:
             snap.commands[name] = self.commands.get(name, CommandOutput(name, 127, ""))
         return snap

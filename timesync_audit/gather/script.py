@@ -44,6 +44,13 @@ expand() {
   done
   printf '%%s GLOBDONE %%s\n' "$M" "$p"
 }
+statexpand() {
+  p="$1"; shift
+  for f in "$@"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; statonly "$f"; fi
+  done
+  printf '%%s GLOBDONE %%s\n' "$M" "$p"
+}
 cmd() {
   n="$1"; shift
   printf '%%s CMD %%s\n' "$M" "$n"
@@ -80,6 +87,8 @@ def render(request: Request, marker: str, secret_paths: tuple[str, ...] = ()) ->
         lines.append(f"statonly {shlex.quote(path)}")
     for pattern in request.globs:
         lines.append(f"expand {shlex.quote(pattern)} {glob_quote(pattern)}")
+    for pattern in request.stat_globs:
+        lines.append(f"statexpand {shlex.quote(pattern)} {glob_quote(pattern)}")
     for name, snippet in request.commands:
         lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
     lines.append('printf "%s DONE\\n" "$M"')

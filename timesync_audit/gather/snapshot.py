@@ -55,20 +55,22 @@ class Request:
     globs: tuple[str, ...] = ()      # expanded remotely; each match fetched as in `files`
     stats: tuple[str, ...] = ()      # stat only: key files, certificates
     commands: tuple[tuple[str, str], ...] = ()  # (name, shell snippet)
+    stat_globs: tuple[str, ...] = ()  # expanded remotely; each match stat only (key directories)
 
     def __bool__(self) -> bool:
-        return bool(self.files or self.globs or self.stats or self.commands)
+        return bool(self.files or self.globs or self.stats or self.commands or self.stat_globs)
 
     def merged(self, other: "Request") -> "Request":
         return Request(_union(self.files, other.files), _union(self.globs, other.globs),
-                       _union(self.stats, other.stats), _union(self.commands, other.commands))
+                       _union(self.stats, other.stats), _union(self.commands, other.commands),
+                       _union(self.stat_globs, other.stat_globs))
 
     def without_secrets(self, secret_paths: Iterable[str]) -> "Request":
         """Move key files from content requests to stat-only: their content is never fetched."""
         secrets = {posixpath.normpath(p) for p in secret_paths}
         files = tuple(f for f in self.files if posixpath.normpath(f) not in secrets)
         moved = tuple(f for f in self.files if posixpath.normpath(f) in secrets)
-        return Request(files, self.globs, _union(self.stats, moved), self.commands)
+        return Request(files, self.globs, _union(self.stats, moved), self.commands, self.stat_globs)
 
 
 def _union(a: tuple, b: tuple) -> tuple:
@@ -79,7 +81,7 @@ def _union(a: tuple, b: tuple) -> tuple:
 class Snapshot:
     files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
     stats: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
-    globs: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    globs: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # content and stat-only globs
     commands: dict[str, CommandOutput] = dataclasses.field(default_factory=dict)
     round_trips: int = 0
 
@@ -132,6 +134,13 @@ class Reader:
         matches = self.snapshot.globs.get(pattern)
         if matches is None:
             self.needs = self.needs.merged(Request(globs=(pattern,)))
+        return matches
+
+    def stat_glob(self, pattern: str) -> tuple[str, ...] | None:
+        """Matches of a glob whose files are only ever stat'ed (never read): key directories."""
+        matches = self.snapshot.globs.get(pattern)
+        if matches is None:
+            self.needs = self.needs.merged(Request(stat_globs=(pattern,)))
         return matches
 
     def command(self, name: str) -> CommandOutput | None:

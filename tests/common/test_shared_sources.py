@@ -1,0 +1,80 @@
+"""Source rules SSG shares between chronyd and ntpd (chronyd_or_ntpd_*): each daemon that
+applies on the host (the `time_daemons` fixture) is judged on the sources it reads."""
+from timesync_audit.evidence import files_read, is_loopback, non_compliant
+from timesync_audit.facts.ntpd import NtpdFacts
+from timesync_audit.rules import rule
+
+
+def _daemon(facts) -> str:
+    return "ntpd" if isinstance(facts, NtpdFacts) else "chronyd"
+
+
+def _judge(time_daemons, judge) -> None:
+    """Run judge(facts) -> (summary, items) | None on every daemon; fail with all findings,
+    each named by its daemon when more than one is judged."""
+    findings = [(facts, found) for facts in time_daemons if (found := judge(facts))]
+    if len(findings) == 1 and len(time_daemons) == 1:
+        non_compliant(*findings[0][1])
+    if findings:
+        non_compliant("; ".join(f"{_daemon(f)}: {summary}" for f, (summary, _) in findings),
+                      [f"{_daemon(f)}: {item}" for f, (_, items) in findings for item in items])
+
+
+def _multiple(facts, policy):
+    counted: dict[str, int] = {}
+    for s in facts.config.sources:
+        if s.kind in ("server", "pool") and not is_loopback(s.host) and "noselect" not in s.options:
+            weight = policy.pool_counts_as if s.kind == "pool" else 1
+            host = s.host.lower().rstrip(".")  # NTP1.example. and ntp1.example are one source
+            counted[host] = max(counted.get(host, 0), weight)
+    total = sum(counted.values())
+    if total < policy.min_sources:
+        found = [f"{s.line}" for s in facts.config.sources]
+        return (f"{total} distinct source(s), policy {policy.describe('min_sources')} "
+                f"(a pool counts as {policy.pool_counts_as})", found or [files_read(facts.config.files_read)])
+    return None
+
+
+@rule(title="Specify additional remote NTP servers", severity="medium", service="chronyd or ntpd",
+      rationale="One source cannot be cross-checked: a falseticker goes unnoticed.",
+      remediation="Configure at least min_sources distinct server (or pool) lines.")
+def test_chronyd_or_ntpd_specify_multiple_servers(time_daemons, policy):
+    _judge(time_daemons, lambda facts: _multiple(facts, policy))
+
+
+def _maxpoll(facts, policy):
+    limit = policy.maxpoll_max
+    daemon = _daemon(facts)
+    ntpd = daemon == "ntpd"
+    sources = [s for s in facts.config.sources if not (ntpd and s.refclock)]  # a driver is not polled
+    if not sources:
+        return f"no source configured ({files_read(facts.config.files_read)})", []
+    bad = []
+    for s in sources:
+        if s.maxpoll is None and not (policy.allow_default_maxpoll and s.effective_maxpoll <= limit):
+            bad.append(f"{s.line} (no maxpoll: {daemon} polls up to {s.effective_maxpoll}, "
+                       f"policy needs an explicit value <= {limit})")
+        elif s.effective_maxpoll > limit:
+            if s.maxpoll == s.effective_maxpoll:
+                bad.append(f"{s.line} (maxpoll {s.maxpoll} > {limit})")
+            elif ntpd:
+                bad.append(f"{s.line} (ntpd polls up to {s.effective_maxpoll} > {limit}: "
+                           f"it takes maxpoll {s.maxpoll} as {s.effective_maxpoll})")
+            else:
+                bad.append(f"{s.line} (chronyd polls up to {s.effective_maxpoll} > {limit}: "
+                           f"minpoll {s.minpoll} raises maxpoll {s.maxpoll})")
+    if ntpd:
+        bad += [f"{d.line} ({d.error})" for d in facts.config.invalid_sources]
+    else:
+        bad += [f"{d.line} ({d.error}; chronyd would refuse to start)" for d in facts.config.invalid_sources]
+    if bad:
+        return f"sources without maxpoll <= {limit} ({policy.describe('maxpoll_max')})", bad
+    return None
+
+
+@rule(title="maxpoll is set on every time source", severity="medium", service="chronyd or ntpd",
+      cce="CCE-88648-1", stig="RHEL-09-252020, UBTU-22-252010",
+      rationale="A long polling interval lets the clock drift further between corrections.",
+      remediation="Add `maxpoll N` (N <= policy maxpoll_max) to every server, pool and peer line.")
+def test_chronyd_or_ntpd_set_maxpoll(time_daemons, policy):
+    _judge(time_daemons, lambda facts: _maxpoll(facts, policy))
