@@ -124,6 +124,8 @@ POLICY_KEYS: dict[str, PolicyKey] = {k.name: k for k in (
               "required makestep limit (-1 = unlimited, as the Ubuntu STIG); unset = any", _range(-1, 1 << 30)),
     PolicyKey("root_distance_max_sec", _number, 5.0, "largest accepted timesyncd RootDistanceMaxSec",
               _range(0, 86400)),
+    PolicyKey("local_clock_min_stratum", _int, 10,
+              "lowest stratum an ntpd local clock (127.127.1.x) may be fudged to", _range(1, 16)),
     PolicyKey("require_autokey", _bool, False, "every ntpd server line must be authenticated (autokey or key N)"),
 )}
 

@@ -5,7 +5,6 @@ from timesync_audit.evidence import non_compliant
 from timesync_audit.rules import rule
 
 #: a local clock is tolerated only as a last resort, fudged at least this far from the real sources
-LOCAL_CLOCK_MIN_STRATUM = 10
 LOCAL_CLOCK_DEFAULT_STRATUM = 5  # refclock_local.c
 
 
@@ -51,8 +50,9 @@ def _stratum(args, default):
       rationale="A local clock (127.127.1.x, LOCAL driver) serves the host's own free-running clock as "
                 "time; at a low stratum ntpd and its clients prefer it to the real servers.",
       remediation="Remove `server 127.127.1.0` / `refclock local` (use orphan mode: `tos orphan 10`), or "
-                  f"fudge it to stratum {LOCAL_CLOCK_MIN_STRATUM} or higher.")
-def test_ntpd_no_undisciplined_local_clock(ntpd):
+                  "fudge it to stratum policy local_clock_min_stratum (default 10) or higher.")
+def test_ntpd_no_undisciplined_local_clock(ntpd, policy):
+    min_stratum = policy.local_clock_min_stratum
     config = ntpd.config
     fudges = {}
     for d in config.all("fudge"):
@@ -67,12 +67,12 @@ def test_ntpd_no_undisciplined_local_clock(ntpd):
             value = _stratum(d.args[1:], None)
             if value is not None:
                 stratum, how = value, f"fudge at {d.line.where}"
-        if stratum < LOCAL_CLOCK_MIN_STRATUM:
+        if stratum < min_stratum:
             bad.append(f"{s.line} (undisciplined local clock at stratum {stratum}, {how})")
     for d in config.all("refclock"):
         if d.args and d.args[0] == "local":
             stratum = _stratum(d.args[1:], LOCAL_CLOCK_DEFAULT_STRATUM)
-            if stratum < LOCAL_CLOCK_MIN_STRATUM:
+            if stratum < min_stratum:
                 bad.append(f"{d.line} (undisciplined local clock at stratum {stratum})")
     if bad:
-        non_compliant(f"a local clock is configured below stratum {LOCAL_CLOCK_MIN_STRATUM}", bad)
+        non_compliant(f"a local clock is configured below stratum {min_stratum} ({policy.describe('local_clock_min_stratum')})", bad)
