@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import report, views
+from . import inventory, profiles, report, views
 from .gather import collector, remote
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
@@ -26,8 +26,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(report, "timesync-report")
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
     try:
+        # precedence: SSG defaults < profile < inventory variables < --policy
+        base = default_policy()
+        profile = profiles.selected(config)
+        if profile is not None:
+            base = base.with_overrides(profile.variables, f"profile {profile.name}")
         overrides = parse_assignments(config.getoption("policy"), "--policy")
-        config._timesync_policy = default_policy().with_overrides(overrides, "--policy")
+        config._timesync_policy = base.with_overrides(overrides, "--policy")
+        config._timesync_host_policies = inventory.host_policies(config, base, overrides)
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config._timesync_cache = {}
@@ -54,9 +60,25 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.user_properties.extend(meta.properties())
 
 
-@pytest.fixture(scope="session")
+def host_name(host_id: str) -> str:
+    """Bare host name of a testinfra id: ansible://web1, ssh://root@web1:22, docker://c1."""
+    name = host_id.split("://", 1)[-1]
+    name = name.rsplit("@", 1)[-1]
+    return name.split(":", 1)[0] if name.count(":") == 1 else name
+
+
+def policy_of(config: pytest.Config, host_id: str | None):
+    if host_id is not None:
+        found = config._timesync_host_policies.get(host_name(host_id))
+        if found is not None:
+            return found
+    return config._timesync_policy
+
+
+@pytest.fixture
 def policy(request: pytest.FixtureRequest):
-    return request.config._timesync_policy
+    """The policy of the host under test: defaults, profile, inventory variables, --policy."""
+    return policy_of(request.config, host_id(request.node))
 
 
 @pytest.fixture
