@@ -25,6 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(report, "timesync-report")
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(inventory.XdistHooks(config), "timesync-inventory-xdist")
     try:
         # precedence: SSG defaults < profile < inventory variables < --policy
         base = default_policy()
@@ -38,6 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config._timesync_cache = {}
     report.configure(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    inventory.unconfigure(config)
 
 
 def host_id(item: pytest.Item) -> str | None:

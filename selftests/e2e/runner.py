@@ -42,6 +42,14 @@ def run_suite(backend: str, hosts: list[str], out_dir: pathlib.Path, extra: list
     return SuiteRun(proc.returncode, read_junit(junit), proc.stdout + proc.stderr, html)
 
 
+def run_pytest(args: list[str], out_dir: pathlib.Path, name: str) -> SuiteRun:
+    """The suite with arbitrary options (inventories, profiles, waivers)."""
+    junit, html = out_dir / f"junit-{name}.xml", out_dir / f"report-{name}.html"
+    cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", f"--html={html}", "-q", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return SuiteRun(proc.returncode, read_junit(junit) if junit.exists() else {}, proc.stdout + proc.stderr, html)
+
+
 def read_junit(path: pathlib.Path) -> dict:
     verdicts = {}
     for case in ET.parse(path).getroot().iter("testcase"):

@@ -7,7 +7,7 @@ import yaml
 
 import re
 
-from runner import SSH_CONFIG, run_suite
+from runner import SSH_CONFIG, run_pytest, run_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +128,20 @@ def test_unknown_host_key_is_refused(lab, tmp_path, backend):
     run = run_suite(backend, ["chrony-hardened"], tmp_path, list(TABLE["policy"]), ssh_config=config)
     assert run.verdicts and all(v.outcome == "error" for v in run.verdicts.values())
     assert all("known_hosts" in v.message for v in run.verdicts.values()), next(iter(run.verdicts.values())).message
+
+
+@pytest.mark.parametrize("inventory", ["lab-docker.yml", "lab.yml"])
+def test_inventory_policy_per_group_and_host(lab, tmp_path, inventory):
+    """The lab inventories carry the policy (approved servers for all, time service per group, and
+    one host's own approved server): over ansible:// the table holds, except the one cell that
+    host's policy changes."""
+    run = run_pytest([f"--ansible-inventory=inventories/{inventory}", "--hosts=ansible://all", "-n", "2"],
+                     tmp_path, inventory)
+    changed = {("chrony-unreachable", "chronyd_configure_pool_and_server"): "passed"}
+    problems = []
+    for host, rule_id, want in expected_cells():
+        got = run.verdicts.get((host, rule_id))
+        expected = changed.get((host, rule_id), want["outcome"])
+        if got is None or got.outcome != expected:
+            problems.append(f"{host} {rule_id}: expected {expected}, got {got and got.outcome}")
+    assert not problems, "\n".join(problems[:30]) + "\n" + run.output[-1500:]
