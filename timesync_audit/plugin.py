@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import inventory, profiles, report, views
+from . import inventory, profiles, report, verdicts, views, waivers
 from .gather import collector, remote
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
@@ -20,10 +20,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("timesync-audit")
     group.addoption("--policy", action="append", default=[], metavar="KEY=VALUE",
                     help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16")
+    profiles.add_options(group)
+    waivers.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(report, "timesync-report")
+    config.pluginmanager.register(profiles, "timesync-profiles")
+    config.pluginmanager.register(waivers, "timesync-waivers")
+    config.pluginmanager.register(verdicts, "timesync-verdicts")
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(inventory.XdistHooks(config), "timesync-inventory-xdist")
