@@ -8,6 +8,7 @@ from ..parsers import chrony_conf, envfile, systemd_unit
 from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from .host import HostFacts, Process
+from . import live
 
 NAME = "chrony"
 WAIT_UNIT = "chrony-wait.service"
@@ -18,7 +19,7 @@ REQUEST = Request(
     globs=("/etc/chrony/conf.d/*.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony.d/*.conf",
            "/run/chrony-dhcp/*.sources", "/etc/chrony/chrony.d/*.conf"),
     stats=tuple(sorted({l.default_keyfile for l in CHRONY_LAYOUTS.values()})),
-).merged(systemd_unit.unit_request(_UNIT_NAMES))
+).merged(systemd_unit.unit_request(_UNIT_NAMES)).merged(live.CHRONY)
 
 SECRET_PATHS = tuple(sorted({l.default_keyfile for l in CHRONY_LAYOUTS.values()}))
 

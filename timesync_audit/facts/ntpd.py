@@ -10,6 +10,7 @@ from ..parsers import envfile, ntp_conf, systemd_unit
 from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
 from .host import HostFacts, Process
+from . import live
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
@@ -28,7 +29,7 @@ DEFAULT_KEYS = ("/etc/ntp/keys",)  # RHEL's `keys` file: never read, whatever in
 REQUEST = Request(
     files=tuple(MAIN_CONF.values()) + tuple(f for f, _ in OPTION_FILES) + WRAPPERS + (DHCP_CONF,),
     globs=("/etc/ntpsec/ntp.d/*.conf",),
-).merged(systemd_unit.unit_request(UNITS["ntpsec"]))
+).merged(systemd_unit.unit_request(UNITS["ntpsec"])).merged(live.NTPD)
 
 SECRET_PATHS: tuple[str, ...] = DEFAULT_KEYS
 

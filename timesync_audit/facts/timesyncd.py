@@ -7,11 +7,12 @@ from ..gather.snapshot import Reader, Request
 from ..parsers import timesyncd_conf
 from ..parsers.timesyncd_conf import TimesyncdConfig
 from .host import HostFacts
+from . import live
 
 NAME = "timesyncd"
 #: where the daemon lives: a package of its own (Debian >= 11, Ubuntu >= 20.10, EPEL) or part of systemd
 BINARIES = ("/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd")
-REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES))
+REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES)).merged(live.TIMESYNCD)
 SECRET_PATHS: tuple[str, ...] = ()
 
 
