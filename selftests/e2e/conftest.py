@@ -19,6 +19,9 @@ def lab():
         subprocess.run([str(LAB / "lab.sh"), "stop"], cwd=ROOT, capture_output=True)
         pytest.fail(f"the lab did not start:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}", pytrace=False)
     try:
+        from live_wait import wait_for_live_states
+        from test_lab_verdicts import expected_cells
+        wait_for_live_states(list(expected_cells()))
         yield LAB
     finally:
         if not keep:

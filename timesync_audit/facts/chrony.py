@@ -91,6 +91,8 @@ class ChronyFacts:
     keyfiles: list[KeyFile]
     trust_anchors: list[TrustAnchor]
     problems: list[str]
+    #: what chronyc shows now (tracking, sources, authdata), or why it cannot be read
+    live: live.LiveState = dataclasses.field(default_factory=live.LiveState)
 
     @property
     def start_commands(self) -> list[StartCommand]:
@@ -166,7 +168,7 @@ def build(reader: Reader, host: HostFacts) -> ChronyFacts:
         anchors.append(TrustAnchor(d, path, reader.stat(path) if path else None))
 
     return ChronyFacts(layout, installed, package_evidence, main_conf, origin, config, configured, running,
-                       env, wait_unit, keyfiles, anchors, problems)
+                       env, wait_unit, keyfiles, anchors, problems, live.chrony_state(reader, host))
 
 
 def secret_paths(facts: ChronyFacts | None) -> tuple[str, ...]:

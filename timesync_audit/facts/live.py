@@ -2,26 +2,171 @@
 
 They join each host's first round trip: one gather, whatever the number of rules.
 Each prints nothing and exits 127 where its tool is missing.
+
+Each daemon's facts carry a LiveState: the parsed answers (parsers.chronyc, ntpq, timedatectl),
+or, per command, why it is unavailable. That is either a verdict (the daemon is not running:
+nothing synchronizes the clock) or a reason the host could not be checked (tool missing,
+chronyc refused to a non-root user, a daemon that does not answer, output not understood).
 """
 from __future__ import annotations
 
-from ..gather.snapshot import Request
+import dataclasses
+from typing import Callable
+
+from ..evidence import non_compliant
+from ..gather.snapshot import Reader, Request
+from ..outcomes import CouldNotCheck
+from ..parsers import chronyc, ntpq, timedatectl
+from .host import HostFacts
+
+#: name -> (tool, command line)
+COMMANDS = {
+    "chronyc_tracking": ("chronyc", "chronyc -c -n tracking"),
+    "chronyc_sources": ("chronyc", "chronyc -c -n sources"),
+    "chronyc_authdata": ("chronyc", "chronyc -c -n authdata"),
+    "ntpq_peers": ("ntpq", "ntpq -n -c peers"),
+    "ntpq_associations": ("ntpq", "ntpq -n -c associations"),
+    "timedatectl_show": ("timedatectl", "timedatectl show"),
+    "timedatectl_timesync": ("timedatectl", "timedatectl show-timesync"),
+}
 
 
 def _guarded(tool: str, command: str) -> str:
     return f"command -v {tool} >/dev/null 2>&1 || exit 127; $T {command}"
 
 
-CHRONY = Request(commands=(
-    ("chronyc_tracking", _guarded("chronyc", "chronyc -c -n tracking")),
-    ("chronyc_sources", _guarded("chronyc", "chronyc -c -n sources")),
-    ("chronyc_authdata", _guarded("chronyc", "chronyc -c -n authdata")),
-))
-NTPD = Request(commands=(
-    ("ntpq_peers", _guarded("ntpq", "ntpq -n -c peers")),
-    ("ntpq_associations", _guarded("ntpq", "ntpq -n -c associations")),
-))
-TIMESYNCD = Request(commands=(
-    ("timedatectl_show", _guarded("timedatectl", "timedatectl show")),
-    ("timedatectl_timesync", _guarded("timedatectl", "timedatectl show-timesync")),
-))
+def _request(*names: str) -> Request:
+    return Request(commands=tuple((name, _guarded(*COMMANDS[name])) for name in names))
+
+
+CHRONY = _request("chronyc_tracking", "chronyc_sources", "chronyc_authdata")
+NTPD = _request("ntpq_peers", "ntpq_associations")
+TIMESYNCD = _request("timedatectl_show", "timedatectl_timesync")
+
+
+@dataclasses.dataclass(frozen=True)
+class Unavailable:
+    """Why a command's answer is not there."""
+
+    command: str
+    reason: str
+    daemon_down: bool = False  # True: the daemon is not running (a verdict), else could not check
+
+
+@dataclasses.dataclass
+class LiveState:
+    """Parsed answers of a daemon's query commands, by command name, or why each is unavailable."""
+
+    answers: dict = dataclasses.field(default_factory=dict)
+    unavailable: dict = dataclasses.field(default_factory=dict)
+
+    def answer(self, name: str, verdict: str):
+        """The parsed answer of `name`. Where the daemon is not running, the rule fails with
+        `verdict` (what that means for the rule); any other reason is could-not-check."""
+        if name in self.answers:
+            return self.answers[name]
+        command = COMMANDS.get(name, ("", name))[1]
+        missing = self.unavailable.get(name) or Unavailable(command, f"`{command}` was not gathered")
+        if missing.daemon_down:
+            non_compliant(f"{verdict}: {missing.reason}")
+        raise CouldNotCheck(missing.reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Daemon:
+    service: str
+    comms: tuple[str, ...]
+    needs_root: bool  # its query tool answers only root (chronyc over chronyd's Unix socket)
+    hint: str  # what to look at when the daemon runs but does not answer
+    package: str  # what provides the query tool
+    #: output the parser does not understand means the daemon did not answer (ntpq, timedatectl
+    #: print their complaint with exit status 0 or 1); for chronyc, whose refusals are 5xx replies,
+    #: it is output the suite cannot read
+    unparsed_is_no_answer: bool
+
+
+_CHRONYD = _Daemon("chronyd", ("chronyd",), True,
+                   "chronyc cannot reach it: check chronyd's command socket (/run/chrony/chronyd.sock) "
+                   "and `cmdport`/`bindcmdaddress`", "the chrony package", False)
+_NTPD = _Daemon("ntpd", ("ntpd", "ntpsec"), False,
+                "ntpd does not answer ntpq from localhost: check `restrict` lines (noquery) for 127.0.0.1 and ::1",
+                "ntp, or ntpsec with python3-ntp", True)
+_TIMESYNCD = _Daemon("systemd-timesyncd", ("systemd-timesyn",), False,
+                     "timedatectl gets no answer over D-Bus: check systemd-timedated/systemd-timesyncd and dbus",
+                     "systemd", True)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "(no output)"
+
+
+def _answer(reader: Reader, host: HostFacts, name: str, parse: Callable, daemon: _Daemon):
+    """(parsed answer, None) or (None, Unavailable)."""
+    tool, command = COMMANDS[name]
+    out = reader.command(name)
+    if out is None:
+        return None, Unavailable(command, f"`{command}` was not gathered")
+    if out.rc == 127:
+        return None, Unavailable(command, f"`{tool}` is not installed on the host (or not in the PATH): `{command}` "
+                                          f"could not run (exit status 127), so {daemon.service}'s live state "
+                                          f"cannot be read; install it ({daemon.package})")
+    if out.rc == 124:
+        return None, Unavailable(command, f"`{command}` timed out (no answer in 10 s): {_first_line(out.stdout)}")
+    if daemon.unparsed_is_no_answer:
+        failure = f"{_first_line(out.stdout)} (exit status {out.rc})" if out.rc != 0 else None
+        if failure is None:
+            try:
+                return parse(out.stdout), None
+            except ValueError as exc:  # the parsers' ParseError: the tool's complaint
+                failure = str(exc)
+    else:  # chronyc: the daemon's refusals are 5xx replies; anything else unreadable is not about the daemon
+        failure = chronyc.reply_error(out.stdout)
+        if failure is None:
+            try:
+                if out.rc == 0:
+                    return parse(out.stdout), None
+                problem = f"exit status {out.rc}: {_first_line(out.stdout)}"
+            except ValueError as exc:
+                problem = str(exc)
+            return None, Unavailable(command, f"`{command}` failed or printed what the suite cannot read "
+                                              f"({problem}); is {tool} too old for this query?")
+    said = f"`{command}` answered: {failure}"
+    running = host.running(*daemon.comms)
+    as_root = host.uid == 0
+    if daemon.needs_root and not as_root:
+        return None, Unavailable(command, f"{said}, run as {host.user} (uid {host.uid}): as a non-root user "
+                                          f"{tool} cannot use {daemon.service}'s command socket; run the audit "
+                                          f"as root (e.g. ssh://root@host) or add --sudo")
+    if not running:
+        return None, Unavailable(command, f"{daemon.service} is not running (no {' / '.join(daemon.comms)} "
+                                          f"process); {said}", daemon_down=True)
+    pids = ", ".join(f"pid {p.pid}" for p in running)
+    return None, Unavailable(command, f"{said}; {daemon.service} is running ({pids}) but {daemon.hint}")
+
+
+def _state(reader: Reader, host: HostFacts, daemon: _Daemon, parsers: dict[str, Callable]) -> LiveState:
+    state = LiveState()
+    for name, parse in parsers.items():
+        value, missing = _answer(reader, host, name, parse, daemon)
+        if missing is None:
+            state.answers[name] = value
+        else:
+            state.unavailable[name] = missing
+    return state
+
+
+def chrony_state(reader: Reader, host: HostFacts) -> LiveState:
+    return _state(reader, host, _CHRONYD, {"chronyc_tracking": chronyc.parse_tracking,
+                                           "chronyc_sources": chronyc.parse_sources,
+                                           "chronyc_authdata": chronyc.parse_authdata})
+
+
+def ntpd_state(reader: Reader, host: HostFacts) -> LiveState:
+    return _state(reader, host, _NTPD, {"ntpq_peers": ntpq.parse_peers,
+                                        "ntpq_associations": ntpq.parse_associations})
+
+
+def timesyncd_state(reader: Reader, host: HostFacts) -> LiveState:
+    return _state(reader, host, _TIMESYNCD, {"timedatectl_show": timedatectl.parse_show,
+                                             "timedatectl_timesync": timedatectl.parse_timesync})

@@ -123,6 +123,8 @@ class NtpdFacts:
     keysdir: Directive | None = None
     keysdir_files: list[FileRecord] = dataclasses.field(default_factory=list)
     secret_files: list[SecretFile] = dataclasses.field(default_factory=list)
+    #: what ntpq shows now (peers, associations), or why it cannot be read
+    live: live.LiveState = dataclasses.field(default_factory=live.LiveState)
 
     @property
     def name(self) -> str:
@@ -299,7 +301,7 @@ def build(reader: Reader, host: HostFacts) -> NtpdFacts:
     _forget_secrets(reader, {s.path for s in secret_files})
 
     return NtpdFacts(True, evidence, problems, flavor, main_conf, origin, config, unit, configured, running,
-                     keys, keysdir, keysdir_files, secret_files)
+                     keys, keysdir, keysdir_files, secret_files, live.ntpd_state(reader, host))
 
 
 def secret_paths(facts: NtpdFacts | None) -> tuple[str, ...]:

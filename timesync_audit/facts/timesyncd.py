@@ -23,6 +23,8 @@ class TimesyncdFacts:
     problems: list[str]
     config: TimesyncdConfig = dataclasses.field(default_factory=TimesyncdConfig)
     binary: str | None = None  # the daemon's path where it exists
+    #: what timedatectl shows now (show, show-timesync), or why it cannot be read
+    live: live.LiveState = dataclasses.field(default_factory=live.LiveState)
 
     def files_read(self) -> str:
         return "read: " + (", ".join(self.config.files_read) if self.config.files_read else "no file")
@@ -46,7 +48,7 @@ def build(reader: Reader, host: HostFacts) -> TimesyncdFacts:
     systemd = host.packages.get("systemd")
     config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "")
     problems = [f"{path} is not readable as {host.user}" for path in config.unreadable]
-    return TimesyncdFacts(installed, evidence, problems, config, binary)
+    return TimesyncdFacts(installed, evidence, problems, config, binary, live.timesyncd_state(reader, host))
 
 
 def secret_paths(facts: TimesyncdFacts | None) -> tuple[str, ...]:
