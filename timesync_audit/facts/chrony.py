@@ -5,6 +5,7 @@ import dataclasses
 
 from ..gather.snapshot import FileRecord, Reader, Request
 from ..parsers import chrony_conf, envfile, systemd_unit
+from ..parsers.argv import parse_options
 from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from .host import HostFacts, Process
@@ -29,25 +30,7 @@ _WITH_VALUE = set("fFlLPtu")
 
 def parse_argv(argv: list[str] | tuple[str, ...]) -> dict[str, str]:
     """chronyd options that take a value, by letter (-f FILE, -u USER, -fFILE)."""
-    options: dict[str, str] = {}
-    i = 1
-    while i < len(argv):
-        word = argv[i]
-        if not word.startswith("-") or word == "-":
-            break
-        j = 1
-        while j < len(word):
-            letter = word[j]
-            if letter in _WITH_VALUE:
-                value = word[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else "")
-                if not word[j + 1:]:
-                    i += 1
-                options[letter] = value
-                break
-            options.setdefault(letter, "")
-            j += 1
-        i += 1
-    return options
+    return parse_options(argv, _WITH_VALUE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ import re
 
 from ..gather.snapshot import FileRecord, Reader, Request
 from ..parsers import envfile, ntp_conf, systemd_unit
+from ..parsers.argv import parse_options
 from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
 from .host import HostFacts, Process
@@ -41,36 +42,7 @@ _LONG = {"configfile": "c", "user": "u", "keyfile": "k", "pidfile": "p", "driftf
 
 def parse_argv(argv: list[str] | tuple[str, ...], flavor: str = "classic") -> dict[str, str]:
     """ntpd options by letter (-c FILE, -u USER[:GROUP], -cFILE, --user=USER)."""
-    with_value = _WITH_VALUE.get(flavor, _WITH_VALUE["classic"])
-    options: dict[str, str] = {}
-    i = 1
-    while i < len(argv):
-        word = argv[i]
-        if word == "--" or not word.startswith("-") or word == "-":
-            break
-        if word.startswith("--"):
-            name, sep, value = word[2:].partition("=")
-            letter = _LONG.get(name)
-            if letter and not sep:
-                value = argv[i + 1] if i + 1 < len(argv) else ""
-                i += 1
-            if letter:
-                options[letter] = value
-            i += 1
-            continue
-        j = 1
-        while j < len(word):
-            letter = word[j]
-            if letter in with_value:
-                value = word[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else "")
-                if not word[j + 1:]:
-                    i += 1
-                options[letter] = value
-                break
-            options.setdefault(letter, "")
-            j += 1
-        i += 1
-    return options
+    return parse_options(argv, _WITH_VALUE.get(flavor, _WITH_VALUE["classic"]), _LONG)
 
 
 @dataclasses.dataclass(frozen=True)
