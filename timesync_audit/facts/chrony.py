@@ -10,6 +10,7 @@ from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from .host import HostFacts, Process
 from . import live
+from .daemon import StartCommands
 
 NAME = "chrony"
 WAIT_UNIT = "chrony-wait.service"
@@ -60,7 +61,7 @@ class TrustAnchor:
 
 
 @dataclasses.dataclass
-class ChronyFacts:
+class ChronyFacts(StartCommands):
     layout: ChronyLayout
     installed: bool
     package_evidence: str
@@ -76,13 +77,6 @@ class ChronyFacts:
     problems: list[str]
     #: what chronyc shows now (tracking, sources, authdata), or why it cannot be read
     live: live.LiveState = dataclasses.field(default_factory=live.LiveState)
-
-    @property
-    def start_commands(self) -> list[StartCommand]:
-        found = [cmd for _, cmd in self.running]
-        if self.configured:
-            found.append(self.configured)
-        return found
 
 
 def _configured_command(layout: ChronyLayout, reader: Reader, unit: systemd_unit.Unit,

@@ -12,6 +12,7 @@ from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
 from .host import HostFacts, Process
 from . import live
+from .daemon import StartCommands
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
@@ -80,7 +81,7 @@ class SecretFile:
 
 
 @dataclasses.dataclass
-class NtpdFacts:
+class NtpdFacts(StartCommands):
     installed: bool
     package_evidence: str
     problems: list[str]
@@ -105,13 +106,6 @@ class NtpdFacts:
     @property
     def users(self) -> tuple[str, ...]:
         return USERS[self.flavor]
-
-    @property
-    def start_commands(self) -> list[StartCommand]:
-        found = [cmd for _, cmd in self.running]
-        if self.configured:
-            found.append(self.configured)
-        return found
 
 
 def _flavor(host: HostFacts, reader: Reader) -> str:

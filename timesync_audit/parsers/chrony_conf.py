@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ..gather.snapshot import Reader
 from .provenance import Line
+from .source_options import PollOptions
 
 COMMENT_CHARS = "!;#%"
 MAX_LINE_LENGTH = 2048
@@ -73,22 +74,13 @@ class Directive:
 
 
 @dataclasses.dataclass(frozen=True)
-class Source:
+class Source(PollOptions):
     kind: str  # server, pool, peer
     host: str
     options: dict[str, str | None]  # lower-case option names; flags map to None
     line: Line
     from_sourcedir: bool = False
 
-    @property
-    def maxpoll(self) -> int | None:
-        value = self.options.get("maxpoll")
-        return int(value) if value is not None else None
-
-    @property
-    def minpoll(self) -> int | None:
-        value = self.options.get("minpoll")
-        return int(value) if value is not None else None
 
     @property
     def effective_maxpoll(self) -> int:

@@ -18,6 +18,7 @@ import re
 
 from ..gather.snapshot import Reader
 from .provenance import Line
+from .source_options import PollOptions
 
 REDACTED = "<redacted>"
 MAX_INCLUDE_LEVEL = 5  # ntpd: MAXINCLUDELEVEL
@@ -46,7 +47,7 @@ class Directive:
 
 
 @dataclasses.dataclass(frozen=True)
-class Source:
+class Source(PollOptions):
     kind: str  # server, pool, peer
     host: str
     options: dict[str, str | None]  # flags map to None
@@ -58,15 +59,6 @@ class Source:
         """A reference clock driver address (127.127.t.u), not a network source."""
         return self.host.startswith("127.127.")
 
-    @property
-    def maxpoll(self) -> int | None:
-        value = self.options.get("maxpoll")
-        return int(value) if value is not None else None
-
-    @property
-    def minpoll(self) -> int | None:
-        value = self.options.get("minpoll")
-        return int(value) if value is not None else None
 
     @property
     def effective_maxpoll(self) -> int:
