@@ -66,7 +66,8 @@ def recorded_host(layout: str, files: dict | None = None, commands: dict | None 
             content = spec.get("content")
             if "append" in spec:
                 content = (base_files[path].content or "") + spec["append"]
-            base_files[path] = RecordedFile(content, _stat(spec), spec.get("link"), spec.get("readable", True))
+            base_files[path] = RecordedFile(content, _stat(spec), spec.get("link"), spec.get("readable", True),
+                                            spec.get("searchable", True))
     for name, out in (commands or {}).items():
         base_commands[name] = CommandOutput(name, 0, out)
     return RecordedHost(base_files, base_commands)

@@ -126,4 +126,69 @@ def test_ntpd_keys_and_autokey_password_never_kept():
         assert KEY_LINE not in (record.content or "") and "Autokey-Secret-7f3a" not in (record.content or "")
     assert snap.stats["/etc/ntp/crypto/ntpkey_host_rhel7"].content is None
     assert "/etc/ntp/keys" not in snap.files
-    assert gathered.ntpd.secret_files[0].line.text == "crypto pw <redacted>"
+    assert gathered.ntpd.starts[0].secret_files[0].line.text == "crypto pw <redacted>"
+
+
+def run_sh_as_nobody(request: Request):
+    marker = script.new_marker()
+    text = script.render(request, marker, ())
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", text],
+                         capture_output=True, text=True, timeout=30)
+    return script.parse(out.stdout, marker)
+
+
+@pytest.fixture
+def private_tree():
+    import pathlib
+    import shutil
+    import tempfile
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="tsa-gather-", dir="/tmp"))  # /tmp: searchable by all
+    os.chmod(tmp_path, 0o755)
+    yield from _private(tmp_path)
+    shutil.rmtree(tmp_path)
+
+
+def _private(tmp_path):
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.conf").write_text("port 0\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "b.conf").write_text("port 0\n")
+    (tmp_path / "private" / "sub").mkdir()
+    os.chmod(tmp_path / "private", 0o700)
+    (tmp_path / "listless").mkdir()
+    (tmp_path / "listless" / "c.conf").write_text("port 0\n")
+    os.chmod(tmp_path / "listless", 0o711)  # searchable, not listable
+    yield tmp_path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
+def test_a_file_behind_a_directory_the_auditor_cannot_search_is_denied_not_missing(private_tree):
+    t = private_tree
+    snap = run_sh_as_nobody(Request(files=(f"{t}/private/b.conf", f"{t}/private/sub/x.conf", f"{t}/open/none.conf"),
+                                    stats=(f"{t}/private/b.conf",)))
+    for path in (f"{t}/private/b.conf", f"{t}/private/sub/x.conf"):
+        record = snap.files[path]
+        assert record.state == "denied" and record.blocked_by == f"{t}/private" and not record.exists
+    assert snap.stats[f"{t}/private/b.conf"].state == "denied"
+    assert snap.files[f"{t}/open/none.conf"].state == "missing"  # a searchable directory: really missing
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
+def test_a_glob_in_a_directory_the_auditor_cannot_list_is_denied(private_tree):
+    t = private_tree
+    globs = (f"{t}/private/*.conf", f"{t}/listless/*.conf", f"{t}/open/*.conf", f"{t}/nowhere/*.conf")
+    snap = run_sh_as_nobody(Request(globs=globs))
+    assert snap.denied_globs == {f"{t}/private/*.conf": f"{t}/private", f"{t}/listless/*.conf": f"{t}/listless"}
+    assert snap.globs[f"{t}/open/*.conf"] == (f"{t}/open/a.conf",)
+    assert snap.globs[f"{t}/nowhere/*.conf"] == ()
+    # as root, the same tree holds no secret from the auditor
+    _, root_snap = run_sh(Request(globs=globs))
+    assert root_snap.denied_globs == {} and root_snap.globs[f"{t}/private/*.conf"] == (f"{t}/private/b.conf",)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
+def test_processes_carry_their_pid_namespace():
+    from timesync_audit.facts import host
+    out = subprocess.run(["/bin/sh", "-c", host._PROCESSES_SH], capture_output=True, text=True, timeout=30)
+    for line in out.stdout.splitlines():
+        assert line.split("\t")[-1] in ("own", "other", "unknown")

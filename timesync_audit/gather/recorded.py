@@ -19,7 +19,13 @@ class RecordedFile:
     content: str | None = None  # None: exists, content not recorded (stat only)
     stat: Stat = Stat(0, 0, "root", "root", 0o644, "regular file")
     link_target: str | None = None
-    readable: bool = True
+    readable: bool = True   # the auditing user can read it (files), can list it (directories)
+    searchable: bool = True  # directories: the auditing user can search it (reach what is inside)
+
+
+#: accounts every host has, answered to `account:NAME` lookups besides the layout's own
+_BASE_ACCOUNTS = ("root:x:0:0:root:/root:/bin/sh\t0", "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\t65534")
+_DIRECTORY = Stat(0, 0, "root", "root", 0o755, "directory")
 
 
 def _glob_match(path: str, pattern: str) -> bool:
@@ -40,14 +46,44 @@ class RecordedHost:
         return any(fnmatch.fnmatchcase(path, p) for p in SECRET_PATTERNS + secret_paths)
 
     def _is_dir(self, path: str) -> bool:
+        if path == "/":
+            return True
+        f = self.files.get(path)
+        if f is not None:
+            return f.stat.kind == "directory"
         prefix = path.rstrip("/") + "/"
         return any(p.startswith(prefix) for p in self.files)
 
+    def _blocked_by(self, path: str) -> str | None:
+        """The first directory above path the auditing user cannot search."""
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            directory = "/".join(parts[:i]) or "/"
+            f = self.files.get(directory)
+            if f is not None and f.stat.kind == "directory" and not f.searchable:
+                return directory
+        return None
+
+    def _unlistable(self, pattern: str) -> str | None:
+        from .script import glob_dir
+        directory = glob_dir(pattern)
+        blocked = self._blocked_by(directory + "/x")
+        if blocked:
+            return blocked
+        f = self.files.get(directory)
+        if f is not None and f.stat.kind == "directory" and not f.readable:
+            return directory
+        return None
+
     def _record(self, path: str, stat_only: bool) -> FileRecord:
+        blocked = self._blocked_by(path)
+        if blocked:
+            return FileRecord(path, "denied", blocked_by=blocked)
         f = self.files.get(path)
-        if f is None:
+        if f is None or f.stat.kind == "directory":
             if self._is_dir(path):
-                return FileRecord(path, "not-a-file", Stat(0, 0, "root", "root", 0o755, "directory"))
+                stat = f.stat if f is not None else _DIRECTORY
+                return FileRecord(path, "ok" if stat_only else "not-a-file", stat)
             return FileRecord(path, "missing")
         if stat_only:
             return FileRecord(path, "ok", f.stat, None, f.link_target)
@@ -68,16 +104,33 @@ class RecordedHost:
             path = posixpath.normpath(path)
             snap.stats[path] = self._record(path, True)
         for pattern in request.globs:
-            matches = sorted(p for p in self.files if _glob_match(p, posixpath.normpath(pattern)))
-            snap.globs[pattern] = tuple(matches)
+            matches = self._matches(pattern, snap)
             for match in matches:
                 secret = self._is_secret(match, secret_paths)
                 (snap.stats if secret else snap.files)[match] = self._record(match, secret)
         for pattern in request.stat_globs:
-            matches = sorted(p for p in self.files if _glob_match(p, posixpath.normpath(pattern)))
-            snap.globs[pattern] = tuple(matches)
-            for match in matches:
+            for match in self._matches(pattern, snap):
                 snap.stats[match] = self._record(match, True)
         for name, _ in request.commands:
-            snap.commands[name] = self.commands.get(name, CommandOutput(name, 127, ""))
+            snap.commands[name] = self.commands.get(name) or self._account(name) or CommandOutput(name, 127, "")
         return snap
+
+    def _matches(self, pattern: str, snap: Snapshot) -> list[str]:
+        hidden = self._unlistable(pattern)
+        if hidden:
+            snap.globs[pattern] = ()
+            snap.denied_globs[pattern] = hidden
+            return []
+        matches = sorted(p for p in self.files if _glob_match(p, posixpath.normpath(pattern)))
+        snap.globs[pattern] = tuple(matches)
+        return matches
+
+    def _account(self, name: str) -> CommandOutput | None:
+        """`account:NAME` lookups, answered from the layout's accounts and the base ones."""
+        if not name.startswith("account:"):
+            return None
+        user = name.split(":", 1)[1]
+        known = self.commands.get("accounts")
+        lines = (known.stdout.splitlines() if known else []) + list(_BASE_ACCOUNTS)
+        found = [line for line in lines if line.split(":", 1)[0] == user]
+        return CommandOutput(name, 0 if found else 2, "\n".join(found[:1]) + ("\n" if found else ""))

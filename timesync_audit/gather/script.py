@@ -22,33 +22,58 @@ st() {
   s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F' "$1" 2>/dev/null) || s="|||||"
   printf '%%s|%%s|%%s\n' "$s" "$l" "$1"
 }
+blocked() {
+  # the nearest existing directory above $1 when we cannot search it: $1 is hidden, not missing
+  d=${1%%/*}; [ -n "$d" ] || d=/
+  while [ ! -d "$d" ]; do
+    case "$d" in */*) d=${d%%/*}; [ -n "$d" ] || d=/ ;; *) return 1 ;; esac
+  done
+  if [ -x "$d" ]; then return 1; fi
+  printf '%%s' "$d"
+}
+absent() {
+  # $1 kind: FILE or STAT; $2 path that does not exist as far as we can see
+  if b=$(blocked "$2"); then printf '%%s %%s denied|||||||%%s|%%s\n' "$M" "$1" "$b" "$2"
+  else printf '%%s %%s missing||||||||%%s\n' "$M" "$1" "$2"; fi
+}
 secret() {
   case "$1" in %(secrets)s) return 0 ;; esac
   return 1
 }
 file() {
   if secret "$1"; then statonly "$1"; return; fi
-  if [ ! -e "$1" ] && [ ! -L "$1" ]; then printf '%%s FILE missing||||||||%%s\n' "$M" "$1"; return; fi
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent FILE "$1"; return; fi
   if [ ! -f "$1" ]; then printf '%%s FILE not-a-file|' "$M"; st "$1"; return; fi
   if [ ! -r "$1" ]; then printf '%%s FILE unreadable|' "$M"; st "$1"; return; fi
   printf '%%s FILE ok|' "$M"; st "$1"; cat "$1" 2>/dev/null; printf '\n%%s END\n' "$M"
 }
 statonly() {
-  if [ ! -e "$1" ] && [ ! -L "$1" ]; then printf '%%s STAT missing||||||||%%s\n' "$M" "$1"; return; fi
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent STAT "$1"; return; fi
   printf '%%s STAT ok|' "$M"; st "$1"
 }
+globdir() {
+  # $1 the directory a glob lists: one we cannot list (or reach) hides its matches
+  if [ -d "$1" ]; then
+    if [ -r "$1" ] && [ -x "$1" ]; then return 1; fi
+    printf '%%s GLOBDENIED %%s|%%s\n' "$M" "$p" "$1"; return 0
+  fi
+  if b=$(blocked "$1"); then printf '%%s GLOBDENIED %%s|%%s\n' "$M" "$p" "$b"; return 0; fi
+  return 1
+}
 expand() {
-  p="$1"; shift
+  p="$1"; g="$2"; shift 2; n=0
   for f in "$@"; do
-    if [ -e "$f" ] || [ -L "$f" ]; then printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; file "$f"; fi
+    if [ -e "$f" ] || [ -L "$f" ]; then n=1; printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; file "$f"; fi
   done
+  [ "$n" = 1 ] || globdir "$g" || :
   printf '%%s GLOBDONE %%s\n' "$M" "$p"
 }
 statexpand() {
-  p="$1"; shift
+  p="$1"; g="$2"; shift 2; n=0
   for f in "$@"; do
-    if [ -e "$f" ] || [ -L "$f" ]; then printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; statonly "$f"; fi
+    if [ -e "$f" ] || [ -L "$f" ]; then n=1; printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; statonly "$f"; fi
   done
+  [ "$n" = 1 ] || globdir "$g" || :
   printf '%%s GLOBDONE %%s\n' "$M" "$p"
 }
 cmd() {
@@ -86,13 +111,24 @@ def render(request: Request, marker: str, secret_paths: tuple[str, ...] = ()) ->
     for path in request.stats:
         lines.append(f"statonly {shlex.quote(path)}")
     for pattern in request.globs:
-        lines.append(f"expand {shlex.quote(pattern)} {glob_quote(pattern)}")
+        lines.append(f"expand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} {glob_quote(pattern)}")
     for pattern in request.stat_globs:
-        lines.append(f"statexpand {shlex.quote(pattern)} {glob_quote(pattern)}")
+        lines.append(f"statexpand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} {glob_quote(pattern)}")
     for name, snippet in request.commands:
         lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
     lines.append('printf "%s DONE\\n" "$M"')
     return "\n".join(lines) + "\n"
+
+
+def glob_dir(pattern: str) -> str:
+    """The deepest directory of a glob without glob characters: the one the shell lists."""
+    parts = posixpath.normpath(pattern).split("/")
+    fixed = []
+    for part in parts[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return "/".join(fixed) or "/"
 
 
 def new_marker() -> str:
@@ -148,11 +184,17 @@ def parse(output: str, marker: str) -> Snapshot:
                 content = output[pos:end] if end >= pos else ""
                 pos = end + len(f"\n{marker} END\n")
             path = posixpath.normpath(path) if path else path
-            record = FileRecord(path, state, stat, content, link)
+            blocked_by = None
+            if state == "denied":  # the link field names the directory we could not search
+                blocked_by, link = link, None
+            record = FileRecord(path, state, stat, content, link, blocked_by)
             (snap.files if kind == "FILE" else snap.stats)[path] = record
         elif kind == "GLOB":
             _, _, path = rest.partition("|")
             current_glob.append(posixpath.normpath(path))
+        elif kind == "GLOBDENIED":
+            pattern, _, directory = rest.partition("|")
+            snap.denied_globs[pattern] = directory
         elif kind == "GLOBDONE":
             snap.globs[rest] = tuple(sorted(current_glob))
             current_glob = []

@@ -26,14 +26,26 @@ class Stat:
 @dataclasses.dataclass(frozen=True)
 class FileRecord:
     path: str
-    state: str  # "ok", "missing", "unreadable", "not-a-file"
+    #: "ok", "missing", "unreadable", "not-a-file", or "denied": the auditing user cannot search a
+    #: directory on the path (`blocked_by`), so whether the file exists is unknown (never "missing")
+    state: str
     stat: Stat | None = None
     content: str | None = None  # None for stat-only records and for unreadable files
     link_target: str | None = None
+    blocked_by: str | None = None
 
     @property
     def exists(self) -> bool:
-        return self.state != "missing"
+        return self.state not in ("missing", "denied")
+
+    @property
+    def denied(self) -> bool:
+        return self.state == "denied"
+
+    def hidden_reason(self, user: str) -> str:
+        """Why the auditing user cannot see this file, in words a person can act on."""
+        where = f"directory {self.blocked_by}" if self.blocked_by else "a directory on the path"
+        return f"{self.path}: {where} is not searchable by {user}, so it cannot be checked"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,11 +96,14 @@ class Snapshot:
     globs: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # content and stat-only globs
     commands: dict[str, CommandOutput] = dataclasses.field(default_factory=dict)
     round_trips: int = 0
+    #: globs whose directory the auditing user cannot list (pattern -> that directory): the matches are unknown
+    denied_globs: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def merge(self, other: "Snapshot") -> None:
         self.files.update(other.files)
         self.stats.update(other.stats)
         self.globs.update(other.globs)
+        self.denied_globs.update(other.denied_globs)
         self.commands.update(other.commands)
         self.round_trips += other.round_trips
 
@@ -102,8 +117,36 @@ class Reader:
 
     def __init__(self, snapshot: Snapshot, secret_paths: Iterable[str] = ()):
         self.snapshot = snapshot
-        self.needs = Request()
+        self._needs = Request()
         self.secret_paths = set(secret_paths)
+        #: what the readers asked for and the auditing user could not see: could not check, never missing
+        self.hidden: dict[str, str] = {}  # path or glob -> the directory that hides it
+
+    def scoped(self) -> "Reader":
+        """A reader over the same snapshot and needs that keeps its own `hidden`: one per daemon,
+        so a directory only one daemon reads makes only that daemon's rules could-not-check."""
+        child = Reader.__new__(Reader)
+        child.snapshot, child.secret_paths, child.hidden = self.snapshot, self.secret_paths, {}
+        child._parent = self
+        return child
+
+    @property
+    def needs(self) -> Request:  # shared with the parent reader, if any
+        parent = getattr(self, "_parent", None)
+        return parent.needs if parent is not None else self._needs
+
+    @needs.setter
+    def needs(self, value: Request) -> None:
+        parent = getattr(self, "_parent", None)
+        if parent is not None:
+            parent.needs = value
+        else:
+            self._needs = value
+
+    def _seen(self, record: FileRecord | None) -> FileRecord | None:
+        if record is not None and record.denied:
+            self.hidden[record.path] = record.blocked_by or "?"
+        return record
 
     def file(self, path: str) -> FileRecord | None:
         """Content record of path, or None (and a need) when not gathered yet."""
@@ -113,11 +156,13 @@ class Reader:
             record = self._from_globs(path)
         if record is None:
             self.needs = self.needs.merged(Request(files=(path,)))
-        return record
+        return self._seen(record)
 
     def _from_globs(self, path: str) -> FileRecord | None:
         # A path inside an already expanded glob that did not match does not exist.
         for pattern, matches in self.snapshot.globs.items():
+            if pattern in self.snapshot.denied_globs:
+                continue
             if fnmatch.fnmatchcase(path, pattern) and posixpath.dirname(path) == posixpath.dirname(pattern):
                 if path not in matches and "/" not in posixpath.basename(pattern):
                     return FileRecord(path, "missing")
@@ -128,12 +173,19 @@ class Reader:
         record = self.snapshot.stats.get(path) or self.snapshot.files.get(path)
         if record is None:
             self.needs = self.needs.merged(Request(stats=(path,)))
-        return record
+        return self._seen(record)
+
+    def _glob_seen(self, pattern: str) -> None:
+        directory = self.snapshot.denied_globs.get(pattern)
+        if directory is not None:
+            self.hidden[pattern] = directory
 
     def glob(self, pattern: str) -> tuple[str, ...] | None:
         matches = self.snapshot.globs.get(pattern)
         if matches is None:
             self.needs = self.needs.merged(Request(globs=(pattern,)))
+        else:
+            self._glob_seen(pattern)
         return matches
 
     def stat_glob(self, pattern: str) -> tuple[str, ...] | None:
@@ -141,7 +193,14 @@ class Reader:
         matches = self.snapshot.globs.get(pattern)
         if matches is None:
             self.needs = self.needs.merged(Request(stat_globs=(pattern,)))
+        else:
+            self._glob_seen(pattern)
         return matches
+
+    def hidden_problems(self, user: str) -> list[str]:
+        """One line per path or glob the auditing user could not see (could not check)."""
+        return [f"{what}: directory {directory} is not searchable or listable by {user}, so it cannot be checked"
+                for what, directory in sorted(self.hidden.items())]
 
     def command(self, name: str) -> CommandOutput | None:
         return self.snapshot.commands.get(name)
