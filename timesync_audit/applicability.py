@@ -1,11 +1,12 @@
 """Which time service a host uses, and so which rules apply: decided once, here.
 
 With `time_service` in the policy, that service's rules apply and the
-others' do not. Without it, the service in use is detected: running or active
-first, enabled only where none runs (a rival that is merely enabled but kept
-from starting, e.g. by a unit condition, is not "the service in use"); if none
-is, every installed daemon's rules apply (judging more is safer than judging
-less).
+others' do not. Without it, the service in use is the one installed AND
+enabled (rules.md): a rival that runs while masked or disabled is a rival,
+never a reason to skip the rival rules, and only several enabled services make
+the choice ambiguous. Where no service is enabled, the running ones are in
+use; where none runs either, every installed daemon's rules apply (judging
+more is safer than judging less).
 
 Rules come in two purposes (`rule_applies`):
 - "present" (package_X_installed, service_X_enabled, configuration): apply
@@ -17,7 +18,7 @@ How a service stands on a host (`service_status`) is decided here too: the
 systemd unit by its real name (an alias such as ntp.service -> ntpsec.service
 is resolved through `systemctl show`, never judged by `is-enabled`'s `alias`
 answer), or, where systemd is not PID 1, the init system's start links and
-running processes.
+running processes. Only processes of the host's own PID namespace count.
 """
 from __future__ import annotations
 
@@ -25,30 +26,10 @@ import dataclasses
 import posixpath
 
 from .facts.host import HostFacts
+from .services import BY_NAME, SERVICES, TIME_SERVICES
 
-SERVICES = {
-    # service: (packages, units, process names)
-    "chronyd": (("chrony",), ("chrony.service", "chronyd.service"), ("chronyd",)),
-    "ntpd": (("ntp", "ntpsec"), ("ntp.service", "ntpd.service", "ntpsec.service"), ("ntpd", "ntpsec")),
-    "systemd-timesyncd": (("systemd-timesyncd",), ("systemd-timesyncd.service",), ("systemd-timesyn",)),
-}
-#: never a host's time service: only ever a rival (rules whose purpose is that it is absent)
-RIVALS_ONLY = {
-    "ntpdate": (("ntpdate", "ntpsec-ntpdate"), ("ntpdate.service", "ntpsec-ntpdate.service"), ("ntpdate",)),
-}
-#: init script names (/etc/init.d, rc?.d links, OpenRC runlevels) where systemd is not PID 1
-INIT_SCRIPTS = {
-    "chronyd": ("chrony", "chronyd"),
-    "ntpd": ("ntp", "ntpd", "ntpsec"),
-    "systemd-timesyncd": ("systemd-timesyncd",),
-    "ntpdate": ("ntpdate", "ntpsec-ntpdate"),
-}
 _ENABLED = ("enabled", "enabled-runtime")
 _ACTIVE = ("active", "reloading")
-
-
-def _definition(service: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    return SERVICES.get(service) or RIVALS_ONLY[service]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +60,8 @@ def _init_kind(entry: str) -> str:
 
 
 def service_status(host: HostFacts, service: str) -> ServiceStatus:
-    packages, units, comms = _definition(service)
+    definition = BY_NAME[service]
+    packages, units, comms = definition.packages, definition.units, definition.comms
     installed = tuple(p for p in packages if host.installed(p))
     running = tuple(f"{p.comm} pid {p.pid}" for p in host.running(*comms))
     evidence: list[str] = []
@@ -111,7 +93,7 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
         return ServiceStatus(service, "systemd", installed, unit, bool(real), enabled, unit_active or bool(running),
                              masked_all, running, tuple(evidence), unit_active)
     # systemd is not PID 1: the init system that is there, and processes
-    scripts = INIT_SCRIPTS[service]
+    scripts = definition.init_scripts
     entries = [e for e in host.init_entries if _script_name(e) in scripts]
     starts = [e for e in entries if _starts_at_boot(e)]
     script_files = [e for e in entries if e.startswith("/etc/init.d/")]
@@ -142,31 +124,23 @@ def _starts_at_boot(entry: str) -> bool:
     return directory in ("/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rcS.d")
 
 
-def _in_use(host: HostFacts, service: str) -> tuple[int, str] | None:
-    """(strength, evidence) that the service is in use: 2 = running or active, 1 = enabled."""
-    status = service_status(host, service)
-    if status.running:
-        return 2, f"{status.running[0]} is running"
-    if status.active:
-        return 2, f"{status.unit} is active"
-    if status.enabled:
-        return 1, (f"{status.unit} is enabled" if status.unit else f"enabled ({status.init})")
-    return None
-
-
 def _installed(host: HostFacts, service: str) -> bool:
-    packages, _, comms = SERVICES[service]
-    return any(host.installed(p) for p in packages) or bool(host.running(*comms))
+    definition = BY_NAME[service]
+    return any(host.installed(p) for p in definition.packages) or bool(host.running(*definition.comms))
 
 
 def detect(host: HostFacts) -> dict[str, str]:
-    """Services judged in use, each with its evidence: the running/active ones, else the enabled ones,
-    else (none in use) every installed one."""
-    found = {s: u for s in SERVICES if (u := _in_use(host, s))}
-    if found:
-        strongest = max(strength for strength, _ in found.values())
-        return {s: ev for s, (strength, ev) in found.items() if strength == strongest}
-    return {s: "installed, and no time service is running or enabled" for s in SERVICES if _installed(host, s)}
+    """Services judged in use, each with its evidence: installed and enabled; where none is
+    enabled, the running ones; where none runs, every installed one."""
+    statuses = {s: service_status(host, s) for s in TIME_SERVICES}
+    enabled = {s: st for s, st in statuses.items() if st.enabled and _installed(host, s)}
+    if enabled:
+        return {s: (f"{st.unit} is enabled" if st.unit else f"enabled ({st.init})") + " and installed"
+                for s, st in enabled.items()}
+    running = {s: st for s, st in statuses.items() if st.running}
+    if running:
+        return {s: f"{st.running[0]} is running and no time service is enabled" for s, st in running.items()}
+    return {s: "installed, and no time service is enabled or running" for s in TIME_SERVICES if _installed(host, s)}
 
 
 def chosen(host: HostFacts, policy) -> tuple[dict[str, str], str]:

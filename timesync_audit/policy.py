@@ -10,7 +10,7 @@ import dataclasses
 import math
 from typing import Any, Callable, Iterable, Mapping
 
-TIME_SERVICES = ("chronyd", "ntpd", "systemd-timesyncd")
+from .services import TIME_SERVICES
 DEFAULT_POOLS = tuple(f"{n}.pool.ntp.org" for n in range(4))
 
 

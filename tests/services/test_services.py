@@ -5,13 +5,11 @@ ntpsec.service; `is-enabled` answering `alias` says nothing about the unit). Whe
 PID 1, "enabled" is judged from the init system's start links and "active" from running processes;
 every message says which evidence was used.
 """
-from timesync_audit.applicability import SERVICES, rule_applies, service_status
+from timesync_audit.applicability import rule_applies, service_status
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
 from timesync_audit.rules import rule
-
-_UNIT_WORDS = {"chronyd": "chronyd", "ntpd": "ntpd (ntp/ntpsec)", "systemd-timesyncd": "systemd-timesyncd",
-               "ntpdate": "ntpdate"}
+from timesync_audit.services import BY_NAME, TIME_SERVICES
 
 
 def _check(host_facts) -> None:
@@ -38,7 +36,7 @@ def _require_enabled(host_facts, service: str) -> None:
         missing = [w for w, ok in (("enabled", status.enabled),
                                    ("active", status.unit_active if status.init == "systemd" else status.active))
                    if not ok]
-        non_compliant(f"{_UNIT_WORDS[service]} is not {' and not '.join(missing)}", list(status.evidence))
+        non_compliant(f"{BY_NAME[service].label} is not {' and not '.join(missing)}", list(status.evidence))
 
 
 def _require_disabled(host_facts, service: str) -> None:
@@ -55,12 +53,12 @@ def _require_disabled(host_facts, service: str) -> None:
             why.append("installed (" + ", ".join(status.packages) + ") and has no unit that could be masked")
         elif status.loaded and not status.masked:
             why.append("not masked")
-        non_compliant(f"{_UNIT_WORDS[service]} is {' and '.join(why)}: expected the package absent, or the unit "
+        non_compliant(f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the unit "
                       f"inactive and masked", list(status.evidence))
     if not status.enabled and not status.active:
         return  # no masking without systemd: not started at boot and not running is the equivalent
     why = [w for w, bad in (("started at boot by " + status.init, status.enabled), ("running", status.active)) if bad]
-    non_compliant(f"{_UNIT_WORDS[service]} is {' and '.join(why)}: expected the package absent, or the service "
+    non_compliant(f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the service "
                   f"neither started at boot nor running", list(status.evidence))
 
 
@@ -146,7 +144,7 @@ def test_service_ntpdate_disabled(host_facts, policy):
       remediation="Keep one of chronyd, ntpd, systemd-timesyncd active; stop and mask (or remove) the others.")
 def test_ntp_single_service_active(host_facts):
     _check(host_facts)
-    statuses = [service_status(host_facts, s) for s in SERVICES]
+    statuses = [service_status(host_facts, s) for s in TIME_SERVICES]
     active = [s for s in statuses if s.active]
     if len(active) != 1:
         head = "no time service is active" if not active else \

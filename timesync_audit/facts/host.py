@@ -11,13 +11,8 @@ import dataclasses
 
 from ..gather.snapshot import Reader, Request
 from ..platforms import OsRelease, parse_os_release
-
-PACKAGES = ("chrony", "ntp", "ntpsec", "ntpdate", "ntpsec-ntpdate", "systemd-timesyncd", "systemd")
-UNITS = ("chrony.service", "chronyd.service", "chrony-wait.service", "ntp.service", "ntpd.service",
-         "ntpsec.service", "systemd-timesyncd.service", "ntpdate.service", "ntpsec-ntpdate.service")
-#: init scripts (/etc/init.d, OpenRC) of the time daemons, for hosts where systemd is not PID 1
-INIT_SCRIPTS = ("chrony", "chronyd", "ntp", "ntpd", "ntpsec", "ntpdate", "ntpsec-ntpdate", "systemd-timesyncd")
-DAEMON_COMMS = ("chronyd", "ntpd", "ntpsec", "systemd-timesyn", "ntpdate")
+from ..services import COMMS, INIT_SCRIPTS, PACKAGES, UNITS
+from .access import FIRST_ROUND_USERS, account_request
 
 _PACKAGES_SH = (
     "if command -v dpkg-query >/dev/null 2>&1; then printf 'manager\\tdpkg\\n'; dpkg-query -W "
@@ -25,14 +20,26 @@ _PACKAGES_SH = (
     "if command -v rpm >/dev/null 2>&1; then printf 'manager\\trpm\\n'; rpm -q --qf 'rpm\\t%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' "
     + " ".join(PACKAGES) + " 2>/dev/null | grep '^rpm'; fi; true"
 )
-_PROCESSES_SH = r"""for p in /proc/[0-9]*; do
+# Only processes in the audit shell's own PID namespace are the host's daemons: on a container
+# host /proc also lists every container's. Same namespace: /proc/PID/ns/pid is the shell's; where
+# that link cannot be read (not root), the NSpid depth of status is the shell's (a process seen
+# in our /proc is in our namespace or a descendant one, whose NSpid is longer).
+_PROCESSES_SH = r"""me=$(readlink /proc/$$/ns/pid 2>/dev/null); md=""
+while read -r k rest; do [ "$k" = "NSpid:" ] && md=$rest; done < /proc/$$/status
+set -- $md; md=$#
+for p in /proc/[0-9]*; do
   c=$(cat "$p/comm" 2>/dev/null) || continue
-  case "$c" in chronyd|ntpd|ntpsec|systemd-timesyn*|ntpdate) ;; *) continue ;; esac
-  u=""; while read -r k a b rest; do [ "$k" = "Uid:" ] && u=$b; done < "$p/status"
+  case "$c" in %(comms)s) ;; *) continue ;; esac
+  u=""; d=""; while read -r k a b rest; do
+    case "$k" in Uid:) u=$b ;; NSpid:) d="$a $b $rest" ;; esac
+  done < "$p/status"
+  ns=$(readlink "$p/ns/pid" 2>/dev/null); o=unknown
+  if [ -n "$me" ] && [ -n "$ns" ]; then if [ "$ns" = "$me" ]; then o=own; else o=other; fi
+  elif [ -n "$d" ] && [ "$md" -gt 0 ]; then set -- $d; if [ "$#" = "$md" ]; then o=own; else o=other; fi; fi
   n=$(getent passwd "$u" 2>/dev/null | cut -d: -f1)
   a=$(tr '\000' '\037' < "$p/cmdline" 2>/dev/null)
-  printf '%s\t%s\t%s\t%s\t%s\n' "${p#/proc/}" "$c" "$u" "$n" "$a"
-done; true"""
+  printf '%%s\t%%s\t%%s\t%%s\t%%s\t%%s\n' "${p#/proc/}" "$c" "$u" "$n" "$a" "$o"
+done; true""" % {"comms": "|".join(c + "*" if len(c) == 15 else c for c in COMMS)}
 _UNITS_SH = (
     'if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1; then '
     "systemctl show --no-pager -p Id,Names,LoadState,ActiveState,SubState,UnitFileState,FragmentPath "
@@ -50,7 +57,7 @@ REQUEST = Request(
     files=("/etc/os-release", "/usr/lib/os-release"),
     commands=(("identity", "id -u; id -un"), ("pid1", "cat /proc/1/comm"), ("packages", _PACKAGES_SH),
               ("processes", _PROCESSES_SH), ("units", _UNITS_SH)),
-)
+).merged(account_request(FIRST_ROUND_USERS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +86,7 @@ class Process:
     uid: int | None
     user: str
     argv: tuple[str, ...]
+    namespace: str = "own"  # own: the audited host's PID namespace; other: a container's; unknown
 
 
 @dataclasses.dataclass
@@ -89,7 +97,7 @@ class HostFacts:
     pid1: str
     packages: dict[str, Package]
     units: dict[str, UnitState] | None  # by every name asked for (aliases too); None where systemd is not PID 1
-    processes: list[Process]
+    processes: list[Process]  # the host's own daemons (its PID namespace)
     problems: list[str]  # what could not be read, in words a person can act on
     #: `systemctl is-enabled NAME` answers ("" = no unit file): enabled, disabled, alias, masked, static...
     is_enabled: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -99,6 +107,8 @@ class HostFacts:
     package_managers: tuple[str, ...] = ()
     #: why unit states cannot be trusted (systemd is PID 1 but systemctl answered nothing), or None
     units_problem: str | None = None
+    #: time daemons of other PID namespaces (containers) seen in /proc: not this host's
+    foreign_processes: tuple[Process, ...] = ()
 
     @property
     def systemd(self) -> bool:
@@ -136,11 +146,12 @@ def parse_processes(text: str) -> list[Process]:
     result = []
     for line in text.splitlines():
         fields = line.split("\t")
-        if len(fields) != 5 or not fields[0].isdigit():
+        if len(fields) not in (5, 6) or not fields[0].isdigit():
             continue
-        pid, comm, uid, user, args = fields
+        pid, comm, uid, user, args = fields[:5]
+        namespace = fields[5] if len(fields) == 6 and fields[5] in ("own", "other") else "own"
         argv = tuple(a for a in args.split("\x1f") if a)
-        result.append(Process(int(pid), comm, int(uid) if uid.isdigit() else None, user or uid, argv))
+        result.append(Process(int(pid), comm, int(uid) if uid.isdigit() else None, user or uid, argv, namespace))
     return result
 
 
@@ -198,6 +209,7 @@ def build(reader: Reader) -> HostFacts:
     processes = reader.command("processes")
     units = reader.command("units")
     package_list = parse_packages(packages.stdout) if packages else {}
+    all_processes = parse_processes(processes.stdout) if processes else []
     units_text = units.stdout if units and units.ok else ""
     unit_states = parse_units(units_text) if units_text else None
     pid1_name = pid1.stdout.strip() if pid1 and pid1.ok else "unknown"
@@ -212,7 +224,8 @@ def build(reader: Reader) -> HostFacts:
         pid1=pid1_name,
         packages=package_list,
         units=unit_states,
-        processes=parse_processes(processes.stdout) if processes else [],
+        processes=[p for p in all_processes if p.namespace != "other"],
+        foreign_processes=tuple(p for p in all_processes if p.namespace == "other"),
         problems=problems,
         is_enabled=parse_is_enabled(units_text),
         init_entries=parse_init_entries(units_text),
