@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import inventory, profiles, report, verdicts, views, waivers
+from . import identity, inventory, profiles, report, verdicts, views, waivers
 from .gather import collector, remote
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
@@ -25,6 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    identity.install()  # one test id, gather and verdict per backend, user, address, port
     config.pluginmanager.register(report, "timesync-report")
     config.pluginmanager.register(profiles, "timesync-profiles")
     config.pluginmanager.register(waivers, "timesync-waivers")
@@ -55,7 +56,7 @@ def host_id(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None or _HOST_PARAM not in callspec.params:
         return None
-    return callspec.params[_HOST_PARAM].backend.get_pytest_id()
+    return identity.host_identity(callspec.params[_HOST_PARAM].backend)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -72,10 +73,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 def host_name(host_id: str) -> str:
-    """Bare host name of a testinfra id: ansible://web1, ssh://root@web1:22, docker://c1."""
-    name = host_id.split("://", 1)[-1]
-    name = name.rsplit("@", 1)[-1]
-    return name.split(":", 1)[0] if name.count(":") == 1 else name
+    """Bare host name of a host identity: ansible://web1, ssh://root@web1:22, docker://c1."""
+    return identity.bare_name(host_id)
 
 
 def policy_of(config: pytest.Config, host_id: str | None):
@@ -95,7 +94,7 @@ def policy(request: pytest.FixtureRequest):
 @pytest.fixture
 def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     """The host's facts, gathered once per run (per worker) and shared by all its tests."""
-    hid = host.backend.get_pytest_id()
+    hid = identity.host_identity(host.backend)
     cache = request.config._timesync_cache
     if hid not in cache:
         try:
