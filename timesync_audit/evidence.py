@@ -14,8 +14,15 @@ def non_compliant(summary: str, items: Iterable[object] = ()) -> NoReturn:
     pytest.fail(text, pytrace=False)
 
 
-def files_read(paths: list[str]) -> str:
-    return "read: " + (", ".join(paths) if paths else "no file")
+def files_read(config, daemon: str = "chronyd") -> str:
+    """'read: a, b' for a configuration (or a list of paths), and the files the daemon skips
+    (its own account cannot read them) with why: those count for nothing."""
+    paths = getattr(config, "files_read", config)
+    text = "read: " + (", ".join(paths) if paths else "no file")
+    skipped = getattr(config, "skipped_files", ())
+    if skipped:
+        text += "; skipped: " + "; ".join(f"{path} ({reason}: {daemon} skips it)" for path, reason in skipped)
+    return text
 
 
 def is_loopback(host: str) -> bool:

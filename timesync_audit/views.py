@@ -2,6 +2,8 @@
 
 Fixtures (plugin.py) and the project's own unit tests both resolve a rule's
 parameters through VIEWS, so a rule is unit-tested exactly as it runs on a host.
+A daemon's configuration view is its Starts (facts.daemon): the rule decorator
+judges each start in turn.
 """
 from __future__ import annotations
 
@@ -11,33 +13,43 @@ from .gather.collector import Gathered
 from .outcomes import CouldNotCheck, not_applicable
 
 
-def _daemon_view(gathered: Gathered, policy, name: str, service: str):
+def _applicable(gathered: Gathered, policy, name: str, service: str):
     facts = gathered.daemons[name]
     if not facts.installed:
         not_applicable(facts.package_evidence)
     reason = service_applies(service, gathered.host, policy)
     if reason:
         not_applicable(reason)
-    problems = gathered.problems + facts.problems
-    if problems:
-        raise CouldNotCheck("; ".join(problems))
     return facts
 
 
+def _problems(gathered: Gathered, facts) -> None:
+    problems = list(dict.fromkeys(gathered.problems + facts.problems + [
+        p for start in getattr(facts, "starts", ()) for p in start.problems]))
+    if problems:
+        raise CouldNotCheck("; ".join(problems))
+
+
 def chrony_view(gathered: Gathered, policy):
-    return _daemon_view(gathered, policy, "chrony", "chronyd")
+    facts = _applicable(gathered, policy, "chrony", "chronyd")
+    _problems(gathered, facts)
+    return facts.starts
 
 
 def ntpd_view(gathered: Gathered, policy):
-    return _daemon_view(gathered, policy, "ntpd", "ntpd")
+    facts = _applicable(gathered, policy, "ntpd", "ntpd")
+    _problems(gathered, facts)
+    return facts.starts
 
 
 def timesyncd_view(gathered: Gathered, policy):
-    return _daemon_view(gathered, policy, "timesyncd", "systemd-timesyncd")
+    facts = _applicable(gathered, policy, "timesyncd", "systemd-timesyncd")
+    _problems(gathered, facts)
+    return facts
 
 
 def time_daemons(gathered: Gathered, policy) -> list:
-    """chrony and/or ntpd facts, for the rules SSG shares between them (chronyd_or_ntpd_*)."""
+    """Every start of chrony and/or ntpd, for the rules SSG shares between them (chronyd_or_ntpd_*)."""
     found, reasons = [], []
     for name, service in (("chrony", "chronyd"), ("ntpd", "ntpd")):
         facts = gathered.daemons[name]
@@ -45,10 +57,8 @@ def time_daemons(gathered: Gathered, policy) -> list:
         if reason:
             reasons.append(reason)
             continue
-        problems = gathered.problems + facts.problems
-        if problems:
-            raise CouldNotCheck("; ".join(problems))
-        found.append(facts)
+        _problems(gathered, facts)
+        found.extend(facts.starts)
     if not found:
         not_applicable("; ".join(reasons))
     return found

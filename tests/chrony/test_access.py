@@ -1,6 +1,7 @@
 """What chronyd exposes to the network: NTP server port, command port, chrony-wait's channel."""
 from timesync_audit.evidence import files_read, non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
+from timesync_audit.parsers.chrony_conf import c_int
 from timesync_audit.parsers.systemd_unit import exec_argv
 from timesync_audit.rules import rule
 
@@ -8,8 +9,8 @@ from timesync_audit.rules import rule
 def _effective_port(chrony, name: str, default: int) -> tuple[int, str]:
     directive = chrony.config.last(name)
     if directive is None:
-        return default, f"chrony's default, no {name} directive ({files_read(chrony.config.files_read)})"
-    return int(directive.args[0]), f"last {name} directive, {directive.line}"
+        return default, f"chrony's default, no {name} directive ({files_read(chrony.config)})"
+    return c_int(directive.args[0]), f"last {name} directive, {directive.line}"
 
 
 def _judge_port(chrony, name: str, default: int, what: str) -> None:
@@ -48,7 +49,7 @@ def _uses_network(argv: list[str]) -> str | None:
     return None
 
 
-@rule(title="chrony-wait uses the local Unix socket", severity="low", service="chronyd",
+@rule(title="chrony-wait uses the local Unix socket", severity="low", service="chronyd", judges="unit",
       cce="CCE-86468-6", stig="RHEL-09-252030",
       rationale="With cmdport 0, a chrony-wait that talks to 127.0.0.1/::1 fails and delays time-sync.target.",
       remediation="Drop-in for chrony-wait.service: `ExecStart=` then `ExecStart=/usr/bin/chronyc waitsync 0 0.1 0.0 1`.")

@@ -12,7 +12,7 @@ def test_chronyd_sync_clock(chrony, policy):
     steps = chrony.config.all("makestep")
     if not steps:
         invalid = [f"{d.line} ignored: {d.error}" for d in chrony.config.invalid("makestep")]
-        non_compliant(f"no makestep directive ({files_read(chrony.config.files_read)})", invalid)
+        non_compliant(f"no makestep directive ({files_read(chrony.config)})", invalid)
     bad = []
     for d in steps:
         threshold, limit = float(d.args[0]), c_int(d.args[1])

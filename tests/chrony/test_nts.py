@@ -12,7 +12,7 @@ def test_chrony_set_nts(chrony, policy):
         not_applicable(f"NTS not required by policy ({policy.describe('require_nts')})")
     sources = chrony.config.sources
     if not sources:
-        non_compliant(f"no source configured ({files_read(chrony.config.files_read)})")
+        non_compliant(f"no source configured ({files_read(chrony.config)})")
     bad = []
     for s in sources:
         if s.kind == "peer":
@@ -34,19 +34,7 @@ def test_chrony_nts_dumpdir(chrony):
     dumpdir = chrony.config.all("ntsdumpdir") + chrony.config.all("ntscachedir")
     if not dumpdir:
         non_compliant(f"{len(nts)} NTS source(s) (first: {nts[0].line.where}) but ntsdumpdir is not set "
-                      f"({files_read(chrony.config.files_read)})")
-
-
-def _readable_by(record, user: str, group: str) -> bool:
-    st = record.stat
-    needed = 0o5 if st.kind == "directory" else 0o4
-    if user == "root":
-        return True
-    if st.user == user:
-        return (st.mode >> 6) & needed == needed
-    if st.group == group:
-        return (st.mode >> 3) & needed == needed
-    return st.mode & needed == needed
+                      f"({files_read(chrony.config)})")
 
 
 @rule(title="NTS trust anchors are usable by chronyd", severity="low", service="chronyd",
@@ -55,12 +43,6 @@ def _readable_by(record, user: str, group: str) -> bool:
 def test_chrony_nts_trust(chrony):
     if not chrony.trust_anchors:
         not_applicable("no ntstrustedcerts directive (the system trust store is used)")
-    user = chrony.layout.user
-    directive_user = chrony.config.last("user")
-    if directive_user:
-        user = directive_user.args[0]
-    for cmd in chrony.start_commands:
-        user = cmd.options.get("u") or user
     bad = []
     for anchor in chrony.trust_anchors:
         where = anchor.directive.line.where
@@ -69,8 +51,8 @@ def test_chrony_nts_trust(chrony):
                 bad.append(f"{where}: cannot stat {anchor.path}")
             else:
                 bad.append(f"{where}: {anchor.path} does not exist")
-        elif not _readable_by(anchor.record, user, chrony.layout.group):
-            st = anchor.record.stat
-            bad.append(f"{where}: {anchor.path} is {st.user}:{st.group} {st.mode:04o}, not readable by {user}")
+        elif anchor.unreadable_by_user:
+            bad.append(f"{where}: {anchor.path} is {anchor.unreadable_by_user} (chronyd loads it after "
+                       f"dropping root, as {chrony.run_user}, {chrony.run_user_origin})")
     if bad:
         non_compliant("trust anchors chronyd cannot use", bad)

@@ -19,7 +19,7 @@ def test_chronyd_specify_remote_server(chrony):
     usable = [s for s in _remote(chrony.config.sources) if "noselect" not in s.options]
     if not usable:
         ignored = [f"{s.line} (noselect or loopback)" for s in chrony.config.sources]
-        non_compliant(f"no server or pool source in chronyd's effective configuration ({files_read(chrony.config.files_read)})",
+        non_compliant(f"no server or pool source in chronyd's effective configuration ({files_read(chrony.config)})",
                       ignored + _invalid(chrony))
 
 
@@ -33,7 +33,7 @@ def test_chronyd_server_directive(chrony):
     if pools:
         non_compliant("pool directives found (only server is allowed)", [s.line for s in pools])
     if not servers:
-        non_compliant(f"no server directive ({files_read(chrony.config.files_read)})", _invalid(chrony))
+        non_compliant(f"no server directive ({files_read(chrony.config)})", _invalid(chrony))
 
 
 @rule(title="chrony uses only approved servers and pools", severity="medium", service="chronyd",
@@ -43,7 +43,7 @@ def test_chronyd_server_directive(chrony):
 def test_chronyd_configure_pool_and_server(chrony, policy):
     sources = chrony.config.sources
     if not sources:
-        non_compliant(f"no source configured ({files_read(chrony.config.files_read)})")
+        non_compliant(f"no source configured ({files_read(chrony.config)})")
     bad = []
     for s in sources:
         approved = policy.approved_pools if s.kind == "pool" else policy.approved_servers

@@ -2,7 +2,7 @@
 applies on the host (the `time_daemons` fixture) is judged on the sources it reads."""
 from timesync_audit.evidence import files_read, is_loopback, non_compliant
 from timesync_audit.facts.ntpd import NtpdFacts
-from timesync_audit.rules import rule
+from timesync_audit.rules import refused, rule
 
 
 def _daemon(facts) -> str:
@@ -10,14 +10,25 @@ def _daemon(facts) -> str:
 
 
 def _judge(time_daemons, judge) -> None:
-    """Run judge(facts) -> (summary, items) | None on every daemon; fail with all findings,
-    each named by its daemon when more than one is judged."""
-    findings = [(facts, found) for facts in time_daemons if (found := judge(facts))]
+    """Run judge(facts) -> (summary, items) | None on every start of every daemon (a refused
+    configuration is a finding of its own); fail with all findings, each named by its daemon
+    (and its start, where a daemon has several) when more than one is judged."""
+    findings = []
+    for facts in time_daemons:
+        found = (refused(_daemon(facts), facts.refusal), []) if facts.refusal else judge(facts)
+        if found:
+            findings.append((facts, found))
     if len(findings) == 1 and len(time_daemons) == 1:
         non_compliant(*findings[0][1])
+    starts = {}
+    for facts in time_daemons:
+        starts[_daemon(facts)] = starts.get(_daemon(facts), 0) + 1
+
+    def name(facts) -> str:
+        return facts.start.describe() if starts[_daemon(facts)] > 1 else _daemon(facts)
     if findings:
-        non_compliant("; ".join(f"{_daemon(f)}: {summary}" for f, (summary, _) in findings),
-                      [f"{_daemon(f)}: {item}" for f, (_, items) in findings for item in items])
+        non_compliant("; ".join(f"{name(f)}: {summary}" for f, (summary, _) in findings),
+                      [f"{name(f)}: {item}" for f, (_, items) in findings for item in items])
 
 
 def _multiple(facts, policy):
@@ -31,7 +42,7 @@ def _multiple(facts, policy):
     if total < policy.min_sources:
         found = [f"{s.line}" for s in facts.config.sources]
         return (f"{total} distinct source(s), policy {policy.describe('min_sources')} "
-                f"(a pool counts as {policy.pool_counts_as})", found or [files_read(facts.config.files_read)])
+                f"(a pool counts as {policy.pool_counts_as})", found or [files_read(facts.config)])
     return None
 
 
@@ -48,7 +59,7 @@ def _maxpoll(facts, policy):
     ntpd = daemon == "ntpd"
     sources = [s for s in facts.config.sources if not (ntpd and s.refclock)]  # a driver is not polled
     if not sources:
-        return f"no source configured ({files_read(facts.config.files_read)})", []
+        return f"no source configured ({files_read(facts.config)})", []
     bad = []
     for s in sources:
         if s.maxpoll is None and not (policy.allow_default_maxpoll and s.effective_maxpoll <= limit):

@@ -5,7 +5,7 @@ from timesync_audit.outcomes import CouldNotCheck
 from timesync_audit.rules import rule
 
 
-@rule(title="ntpd is synchronized to a system peer", severity="medium", service="ntpd",
+@rule(title="ntpd is synchronized to a system peer", severity="medium", service="ntpd", judges="live",
       rationale="A host can be configured correctly and still not keep time; ntpd synchronizes only "
                 "once it has chosen a system peer.",
       remediation="Check `ntpq -p`: make the configured servers reachable (UDP 123) and wait for a `*`; "

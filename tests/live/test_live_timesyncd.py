@@ -4,7 +4,7 @@ from timesync_audit.evidence import non_compliant
 from timesync_audit.rules import rule
 
 
-@rule(title="systemd-timesyncd is synchronized", severity="medium", service="systemd-timesyncd",
+@rule(title="systemd-timesyncd is synchronized", severity="medium", service="systemd-timesyncd", judges="live",
       rationale="A configured server that answers does not mean a synchronized clock: timesyncd may be "
                 "unable to adjust it. NTPSynchronized is the kernel's word on it.",
       remediation="Check `timedatectl timesync-status` and `journalctl -u systemd-timesyncd`: a server must "

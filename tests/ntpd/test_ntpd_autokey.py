@@ -21,7 +21,7 @@ def _classic(ntpd):
 def test_ntpd_config_protects_secrets(ntpd):
     _classic(ntpd)
     if not ntpd.secret_files:
-        not_applicable(f"no `crypto pw` in ntpd's configuration ({files_read(ntpd.config.files_read)})")
+        not_applicable(f"no `crypto pw` in ntpd's configuration ({files_read(ntpd.config)})")
     bad = []
     for secret in ntpd.secret_files:
         if secret.record is None or secret.record.stat is None:
@@ -45,7 +45,7 @@ def test_ntpd_config_protects_secrets(ntpd):
 def test_ntpd_keysdir_private(ntpd):
     _classic(ntpd)
     if ntpd.keysdir is None or not ntpd.keysdir.args:
-        not_applicable(f"no keysdir directive ({files_read(ntpd.config.files_read)})")
+        not_applicable(f"no keysdir directive ({files_read(ntpd.config)})")
     directory = ntpd.keysdir.args[0]
     keys = [r for r in ntpd.keysdir_files if posixpath.basename(r.path).startswith("ntpkey")]
     if not keys:
@@ -72,7 +72,7 @@ def test_ntpd_autokey_sources(ntpd, policy):
     _classic(ntpd)
     sources = ntpd.config.network_sources
     if not sources:
-        non_compliant(f"no source configured ({files_read(ntpd.config.files_read)})")
+        non_compliant(f"no source configured ({files_read(ntpd.config)})")
     bad = [f"{s.line} (neither autokey nor key N)" for s in sources if not s.authenticated]
     if bad:
         non_compliant(f"unauthenticated sources ({policy.describe('require_autokey')})", bad)

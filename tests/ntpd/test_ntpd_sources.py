@@ -31,7 +31,7 @@ def _ignored(ntpd):
 def test_ntpd_specify_remote_server(ntpd):
     if not _counted(ntpd):
         non_compliant(f"no server or pool source in ntpd's effective configuration "
-                      f"({files_read(ntpd.config.files_read)})", _ignored(ntpd))
+                      f"({files_read(ntpd.config)})", _ignored(ntpd))
 
 
 @rule(title="ntpd is configured with multiple remote servers", severity="unknown", service="ntpd",
@@ -48,4 +48,4 @@ def test_ntpd_specify_multiple_servers(ntpd, policy):
         found = [str(s.line) for s in _counted(ntpd)] + _ignored(ntpd)
         non_compliant(f"{total} distinct source(s), policy {policy.describe('min_sources')} "
                       f"(a pool counts as {policy.pool_counts_as})",
-                      found or [files_read(ntpd.config.files_read)])
+                      found or [files_read(ntpd.config)])

@@ -1,14 +1,48 @@
-"""What chrony and ntpd facts share: how the daemon is started."""
+"""What chrony and ntpd facts share: the starts of a daemon a rule judges.
+
+A daemon that runs read the files of its own command line when it started; the
+unit, its drop-ins and its environment file decide what the next start reads.
+Both are judged (a pass that a restart undoes is no pass), each as one Start;
+when they read the same files under the same account they are one Start.
+"""
 from __future__ import annotations
 
+import dataclasses
 
-class StartCommands:
-    """For facts with `running` [(process, command)] and `configured` (command or None)."""
+
+@dataclasses.dataclass(frozen=True)
+class StartOrigin:
+    """Which start of the daemon a set of facts describes, in words."""
+
+    running_pids: tuple[int, ...]  # the running daemon's processes that read these files, if any
+    next_start: bool               # the unit/environment would start it with these files
+    main_conf: str
+    main_conf_origin: str          # "Debian default", "-f in DAEMON_OPTS at /etc/default/chrony:3"
+    daemon: str = "chronyd"
 
     @property
-    def start_commands(self) -> list:
-        """The running daemons' command lines first, then the configured one."""
-        found = [cmd for _, cmd in self.running]
-        if self.configured:
-            found.append(self.configured)
-        return found
+    def label(self) -> str:
+        parts = []
+        if self.running_pids:
+            pids = ", ".join(str(p) for p in self.running_pids)
+            parts.append(f"running {self.daemon} (pid {pids})")
+        if self.next_start:
+            parts.append("next start")
+        return " and ".join(parts) or self.daemon
+
+    def describe(self) -> str:
+        """'next start reads /etc/chrony.conf (-f in DAEMON_OPTS at /etc/default/chrony:3)'."""
+        return f"{self.label} reads {self.main_conf} ({self.main_conf_origin})"
+
+
+class Starts(tuple):
+    """The starts of one daemon (running, next start), each a facts object with `.start`
+    (StartOrigin) and `.refusal` (why the daemon would refuse its configuration, or None).
+    Rule checks see one start at a time: the rule decorator judges every start."""
+
+    daemon: str = ""
+
+    def __new__(cls, items, daemon: str) -> "Starts":
+        self = super().__new__(cls, items)
+        self.daemon = daemon
+        return self

@@ -10,9 +10,10 @@ from ..parsers import envfile, ntp_conf, systemd_unit
 from ..parsers.argv import parse_options
 from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
+from ..services import BY_NAME
 from .host import HostFacts, Process
 from . import live
-from .daemon import StartCommands
+from .daemon import StartOrigin, Starts
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
@@ -22,8 +23,10 @@ OPTION_FILES = (("/etc/sysconfig/ntpd", "OPTIONS"), ("/etc/default/ntpsec", "NTP
 #: Debian starts ntpd through a wrapper script that adds -c and -u (ntpsec, classic ntp)
 WRAPPERS = ("/usr/libexec/ntpsec/ntp-systemd-wrapper", "/usr/lib/ntp/ntp-systemd-wrapper")
 DHCP_CONF = "/run/ntpsec/ntp.conf.dhcp"  # Debian's wrapper uses it instead of ntp.conf
+#: the unit names to look for, in the order each flavour's packages use them
 UNITS = {"ntpsec": ("ntpsec.service", "ntpd.service", "ntp.service"),
          "classic": ("ntpd.service", "ntp.service", "ntpsec.service")}
+assert set(UNITS["ntpsec"]) == set(BY_NAME["ntpd"].units)
 #: the packaged unprivileged account of each flavour (Debian's ntpsec: ntpsec; elsewhere ntp)
 USERS = {"classic": ("ntp",), "ntpsec": ("ntpsec", "ntp")}
 DEFAULT_KEYS = ("/etc/ntp/keys",)  # RHEL's `keys` file: never read, whatever includes it
@@ -81,23 +84,27 @@ class SecretFile:
 
 
 @dataclasses.dataclass
-class NtpdFacts(StartCommands):
+class NtpdFacts:
+    """One start of ntpd (see facts.daemon), or, when ntpd is not installed, just that."""
+
     installed: bool
     package_evidence: str
     problems: list[str]
     flavor: str = "classic"
     main_conf: str = ""
-    main_conf_origin: str = ""
     config: NtpConfig | None = None
     unit: systemd_unit.Unit | None = None
-    configured: StartCommand | None = None
-    running: list[tuple[Process, StartCommand]] = dataclasses.field(default_factory=list)
+    command: StartCommand | None = None
+    process: Process | None = None
     keys: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (path, origin)
     keysdir: Directive | None = None
     keysdir_files: list[FileRecord] = dataclasses.field(default_factory=list)
     secret_files: list[SecretFile] = dataclasses.field(default_factory=list)
     #: what ntpq shows now (peers, associations), or why it cannot be read
     live: live.LiveState = dataclasses.field(default_factory=live.LiveState)
+    start: StartOrigin | None = None
+    #: ntpd's own reason for refusing to start with this configuration, with file:line, or None
+    refusal: str | None = None
 
     @property
     def name(self) -> str:
@@ -106,6 +113,29 @@ class NtpdFacts(StartCommands):
     @property
     def users(self) -> tuple[str, ...]:
         return USERS[self.flavor]
+
+    #: the other command lines that start these same files as the same account (deduplicated starts)
+    also: list = dataclasses.field(default_factory=list)
+
+    @property
+    def start_commands(self) -> list[StartCommand]:
+        return ([self.command] if self.command else []) + [c for c in self.also if c != self.command]
+
+    @property
+    def running(self) -> list[tuple[Process, StartCommand]]:
+        return [(self.process, self.command)] if self.process and self.command else []
+
+
+@dataclasses.dataclass
+class Ntpd:
+    """ntpd on a host: whether it is there, its starts, and what it does now."""
+
+    installed: bool
+    package_evidence: str
+    problems: list[str]
+    starts: Starts
+    live: live.LiveState
+    flavor: str = "classic"
 
 
 def _flavor(host: HostFacts, reader: Reader) -> str:
@@ -218,38 +248,21 @@ def _forget_secrets(reader: Reader, paths: set[str]) -> None:
                 reader.snapshot.files[path] = dataclasses.replace(record, content=redacted)
 
 
-def build(reader: Reader, host: HostFacts) -> NtpdFacts:
-    installed = host.installed("ntp") or host.installed("ntpsec")
-    names = [n for n in ("ntp", "ntpsec") if host.installed(n)]
-    evidence = (", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
-                if installed else "package ntp (or ntpsec) is not installed")
-    if not installed and host.running("ntpd"):
-        installed, evidence = True, "ntpd is running (not from a package)"
-    if not installed:
-        return NtpdFacts(False, evidence, [])
-
-    problems: list[str] = []
-    flavor = _flavor(host, reader)
-    configured, unit = _configured_command(flavor, reader, host, problems)
-    running = [(p, StartCommand(p.argv, f"running ntpd (pid {p.pid})", flavor)) for p in host.running("ntpd")]
-
+def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, evidence: str,
+           unit: systemd_unit.Unit | None, command: StartCommand | None, process: Process | None,
+           running_pids: tuple[int, ...], next_start: bool, problems: list[str]) -> NtpdFacts:
     main_conf, origin = MAIN_CONF[flavor], f"{'ntpsec' if flavor == 'ntpsec' else 'ntp'} default"
-    for cmd in [c for _, c in running] + ([configured] if configured else []):
-        if cmd.options.get("c"):
-            main_conf, origin = cmd.options["c"], f"-c in {cmd.origin}"
-            break
-
+    if command and command.options.get("c"):
+        main_conf, origin = command.options["c"], f"-c in {command.origin}"
     config, _ = ntp_conf.parse(main_conf, reader, flavor)
-    problems += [f"{path} is not readable as {host.user}" for path in config.unreadable]
+    problems = problems + [f"{path} is not readable as {host.user}" for path in config.unreadable]
 
     keys: list[tuple[str, str]] = []
     directive = config.last("keys")
     if directive and directive.args:
         keys.append((directive.args[0], f"keys at {directive.line.where}"))
-    for cmd in [c for _, c in running] + ([configured] if configured else []):
-        if cmd.options.get("k"):
-            keys.append((cmd.options["k"], f"-k in {cmd.origin}"))
-            break
+    if command and command.options.get("k"):
+        keys.append((command.options["k"], f"-k in {command.origin}"))
 
     keysdir = config.last("keysdir")
     keysdir_files: list[FileRecord] = []
@@ -266,14 +279,62 @@ def build(reader: Reader, host: HostFacts) -> NtpdFacts:
             secret_files.append(SecretFile(d.line.path, d.line, reader.file(d.line.path)))
     _forget_secrets(reader, {s.path for s in secret_files})
 
-    return NtpdFacts(True, evidence, problems, flavor, main_conf, origin, config, unit, configured, running,
-                     keys, keysdir, keysdir_files, secret_files, live.ntpd_state(reader, host))
+    first = getattr(config, "refusal", None)
+    refusal = f"{first.message} ({first.where})" if first is not None else None
+    start = StartOrigin(running_pids, next_start, main_conf, origin, "ntpd")
+    return NtpdFacts(installed, evidence, problems, flavor, main_conf, config, unit, command, process,
+                     keys, keysdir, keysdir_files, secret_files, start=start, refusal=refusal)
 
 
-def secret_paths(facts: NtpdFacts | None) -> tuple[str, ...]:
+def build(reader: Reader, host: HostFacts) -> Ntpd:
+    reader = reader.scoped()
+    installed = host.installed("ntp") or host.installed("ntpsec")
+    names = [n for n in ("ntp", "ntpsec") if host.installed(n)]
+    evidence = (", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
+                if installed else "package ntp (or ntpsec) is not installed")
+    if not installed and host.running("ntpd"):
+        installed, evidence = True, "ntpd is running (not from a package)"
+    if not installed:
+        return Ntpd(False, evidence, [], Starts([NtpdFacts(False, evidence, [])], "ntpd"), live.LiveState())
+
+    problems: list[str] = []
+    flavor = _flavor(host, reader)
+    configured, unit = _configured_command(flavor, reader, host, problems)
+    running = sorted(host.running("ntpd"), key=lambda p: p.pid)
+    by_argv: dict[tuple[str, ...], list[Process]] = {}
+    for process in running:
+        by_argv.setdefault(process.argv, []).append(process)
+    plans = [(StartCommand(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
+             for argv, ps in by_argv.items()]
+    if configured is not None or not running:
+        plans.append((configured, None, (), True))
+    starts: list[NtpdFacts] = []
+    keys: dict[tuple, int] = {}
+    for command, process, pids, next_start in plans:
+        facts = _start(reader, host, flavor, installed, evidence, unit, command, process, pids, next_start,
+                       list(problems))
+        key = (facts.main_conf, command.user if command else None)
+        if key in keys:
+            known = starts[keys[key]]
+            known.start = dataclasses.replace(known.start, next_start=known.start.next_start or next_start,
+                                              running_pids=known.start.running_pids + facts.start.running_pids)
+            if facts.command is not None:
+                known.also.append(facts.command)
+            continue
+        keys[key] = len(starts)
+        starts.append(facts)
+    state = live.ntpd_state(reader, host)
+    hidden = reader.hidden_problems(host.user)
+    for facts in starts:
+        facts.live = state
+        facts.problems = facts.problems + hidden
+    return Ntpd(True, evidence, problems + hidden, Starts(starts, "ntpd"), state, flavor)
+
+
+def secret_paths(facts: Ntpd | None) -> tuple[str, ...]:
     """Key files: only ever stat'ed. Files under keysdir are fetched by a stat-only glob."""
     paths = set(SECRET_PATHS)
-    if facts:
-        paths |= {path for path, _ in facts.keys}
-        paths |= {r.path for r in facts.keysdir_files if posixpath.basename(r.path).startswith("ntpkey")}
+    for start in facts.starts if facts else ():
+        paths |= {path for path, _ in start.keys}
+        paths |= {r.path for r in start.keysdir_files if posixpath.basename(r.path).startswith("ntpkey")}
     return tuple(sorted(paths))

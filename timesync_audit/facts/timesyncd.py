@@ -7,12 +7,19 @@ from ..gather.snapshot import Reader, Request
 from ..parsers import timesyncd_conf
 from ..parsers.timesyncd_conf import TimesyncdConfig
 from .host import HostFacts
-from . import live
+from . import access, live
 
 NAME = "timesyncd"
+#: systemd-timesyncd's account (its unit's User=): it reads its configuration as that account,
+#: with the account's groups (systemd sets them), so files that account cannot read are not loaded
+RUN_USER = "systemd-timesync"
 #: where the daemon lives: a package of its own (Debian >= 11, Ubuntu >= 20.10, EPEL) or part of systemd
 BINARIES = ("/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd")
-REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES)).merged(live.TIMESYNCD)
+#: the directories on the configuration's paths: whether the daemon's account can reach its files is
+#: decided from their stats, gathered in round 1 with everything else
+_DIRS = tuple(sorted({d for path in timesyncd_conf.CONF_DIRS + timesyncd_conf.DROPIN_DIRS
+                      for d in access.ancestors(path + "/x")}))
+REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES + _DIRS)).merged(live.TIMESYNCD)
 SECRET_PATHS: tuple[str, ...] = ()
 
 
@@ -45,9 +52,26 @@ def build(reader: Reader, host: HostFacts) -> TimesyncdFacts:
         installed, evidence = True, "systemd-timesyncd is running (not from a package)"
     else:
         installed, evidence = False, "systemd-timesyncd is not installed"
+    reader = reader.scoped()
     systemd = host.packages.get("systemd")
-    config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "")
+    found = access.account(reader, RUN_USER) if installed else None
+    account = found if isinstance(found, access.Account) else None
+    pending: list[str] = []
+
+    def user_access(path: str) -> str | None:
+        if account is None:
+            return None
+        try:
+            return access.unreadable_reason(reader, account, path, supplementary=True)
+        except access.NotGathered:
+            pending.append(path)
+            return None
+    config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "",
+                                     run_user_access=user_access)
     problems = [f"{path} is not readable as {host.user}" for path in config.unreadable]
+    if installed and (found is False or pending):
+        problems.append(f"could not tell whether {RUN_USER} can read {', '.join(pending) or 'its files'}")
+    problems += reader.hidden_problems(host.user)
     return TimesyncdFacts(installed, evidence, problems, config, binary, live.timesyncd_state(reader, host))
 
 

@@ -39,11 +39,11 @@ class Gathered:
         return self.snapshot.round_trips
 
     @property
-    def chrony(self) -> chrony.ChronyFacts:
+    def chrony(self) -> chrony.Chrony:
         return self.daemons[chrony.NAME]
 
     @property
-    def ntpd(self) -> ntpd.NtpdFacts:
+    def ntpd(self) -> ntpd.Ntpd:
         return self.daemons[ntpd.NAME]
 
     @property
