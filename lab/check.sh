@@ -12,8 +12,8 @@ WAIT="${TSA_LAB_CHECK_WAIT:-30}"
 fail=0
 
 x() { "$DOCKER" exec "$1" sh -c "$2" 2>/dev/null; }
-ok() { printf 'ok    %-22s %s\n' "$1" "$2"; }
-bad() { printf 'FAIL  %-22s %s\n' "$1" "$2"; fail=1; }
+ok() { printf 'ok    %-26s %s\n' "$1" "$2"; }
+bad() { printf 'FAIL  %-26s %s\n' "$1" "$2"; fail=1; }
 
 # retry CHECK until it holds or WAIT seconds have passed since the first check started
 t0=$SECONDS
@@ -27,11 +27,14 @@ until_ok() { # until_ok HOST DESCRIPTION SHELL-CONDITION (run on this machine)
 
 declare -A UNIT=([ntpsec]=ntpsec [timesyncd]=systemd-timesyncd)
 HOSTS=(nts-server nts-server2 chrony-hardened chrony-stock chrony-weak chrony-nts-untrusted
-       chrony-mixed chrony-unreachable ntpsec timesyncd)
+       chrony-mixed chrony-unreachable chrony-refused chrony-unreadable-sources chrony-next-start
+       chrony-rival ntpsec timesyncd)
 
 for h in "${HOSTS[@]}"; do
     u="${UNIT[$h]:-chrony}"
-    if [[ "$(x "$h" "systemctl is-active $u")" == active ]]; then ok "$h" "$u active"; else bad "$h" "$u not active"; fi
+    if [[ "$h" == chrony-refused ]]; then
+        : # its chronyd refuses the configuration: checked below
+    elif [[ "$(x "$h" "systemctl is-active $u")" == active ]]; then ok "$h" "$u active"; else bad "$h" "$u not active"; fi
     if ssh -F "$RUN_DIR/ssh_config" "$h" true </dev/null; then ok "$h" "ssh (strict host key)"; else bad "$h" "ssh"; fi
 done
 
@@ -50,6 +53,39 @@ until_ok chrony-unreachable "only source time-void, reach 0" \
     '[[ "$(x chrony-unreachable "chronyc -n -c sources")" == "^,?,$(x chrony-unreachable "getent hosts time-void" | cut -d" " -f1),0,"*",0,"* ]]'
 until_ok chrony-stock "no usable source (public pool unreachable)" \
     '! x chrony-stock "chronyc -n -c sources" | grep -q "^\^,\*"'
+# the four hosts of daemon semantics (lab/README.md): their conditions as functions
+refused_state() { # unit enabled but failed, no chronyd, chronyd's own reason in the journal
+    [[ "$(x chrony-refused "systemctl is-enabled chrony") $(x chrony-refused "systemctl is-active chrony")" == "enabled failed" ]] &&
+        ! x chrony-refused "pgrep -x chronyd" >/dev/null &&
+        x chrony-refused "journalctl -u chrony -o cat" |
+            grep -qxF "Fatal error : Too many arguments for port directive at line 2 in file /etc/chrony/conf.d/20-client-only.conf"
+}
+unreadable_state() { # chronyd runs as _chrony and skipped its only source file
+    [[ "$(x chrony-unreadable-sources "ps -o user= -C chronyd" | sort -u)" == _chrony ]] &&
+        [[ "$(x chrony-unreadable-sources "stat -c %U:%G:%a /etc/chrony/sources.d/lab.sources")" == root:root:600 ]] &&
+        [[ -n "$(x chrony-unreadable-sources "chronyc -n -c tracking")" ]] &&
+        [[ -z "$(x chrony-unreadable-sources "chronyc -n -c sources")" ]]
+}
+two_nts_sources() { # HOST: both lab servers NTS-authenticated (cookies), one selected
+    [[ "$(x "$1" "chronyc -n -c authdata" | awk -F, '$2=="NTS" && $9>0' | wc -l)" == 2 ]] &&
+        x "$1" "chronyc -n -c sources" | grep -q '^\^,\*'
+}
+next_start_state() { # the running chronyd has no -f; /etc/default/chrony points the next start at next.conf
+    ! x chrony-next-start 'tr "\0" " " </proc/$(cat /run/chrony/chronyd.pid)/cmdline' | grep -q -- ' -f' &&
+        x chrony-next-start 'grep -qx "DAEMON_OPTS=\"-F 1 -x -f /etc/chrony/next.conf\"" /etc/default/chrony'
+}
+rival_state() { # both packages installed, timesyncd's unit masked and inactive, its process running
+    [[ "$(x chrony-rival 'dpkg-query -W -f="\${Status}\n" chrony systemd-timesyncd' | sort | uniq -c | tr -s ' ')" == " 2 install ok installed" ]] &&
+        [[ "$(x chrony-rival "systemctl is-enabled systemd-timesyncd") $(x chrony-rival "systemctl is-active systemd-timesyncd")" == "masked inactive" ]] &&
+        [[ "$(x chrony-rival "ps -o user:20= -C systemd-timesyn" | tr -d ' ')" == systemd-timesync ]] &&
+        [[ "$(x chrony-rival "timedatectl show-timesync -p SystemNTPServers -p FallbackNTPServers -p ServerName --value" | sort -u)" == nts-server ]]
+}
+until_ok chrony-refused "chrony enabled but failed (chronyd refuses conf.d/20-client-only.conf:2), no chronyd" refused_state
+until_ok chrony-unreadable-sources "runs as _chrony with no source (sources.d/lab.sources root:root 0600)" unreadable_state
+until_ok chrony-next-start "running chronyd has no -f; the next start reads /etc/chrony/next.conf" next_start_state
+until_ok chrony-next-start "2 NTS sources with cookies, one selected" "two_nts_sources chrony-next-start"
+until_ok chrony-rival "chrony and systemd-timesyncd installed, timesyncd masked but running, asking nts-server only" rival_state
+until_ok chrony-rival "2 NTS sources with cookies, one selected" "two_nts_sources chrony-rival"
 until_ok ntpsec "ntpd has a sys.peer among the lab servers" 'x ntpsec "ntpq -pn" | grep -q "^\*172\."'
 until_ok timesyncd "timesyncd talks to nts-server" \
     'x timesyncd "timedatectl show-timesync -p ServerName --value" | grep -qx nts-server &&

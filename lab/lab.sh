@@ -39,21 +39,26 @@ export DOCKER_BUILDKIT=0       # legacy builder: no buildx needed, works offline
 # Image build order: directory under lab/images/ -> image tsa-lab-<dir>:latest.
 # Each Dockerfile's FROM must be built earlier in this list (or be the rootfs).
 IMAGES=(base chrony nts-server chrony-hardened chrony-stock chrony-weak
-        chrony-nts-untrusted chrony-mixed chrony-unreachable ntpsec timesyncd)
+        chrony-nts-untrusted chrony-mixed chrony-unreachable chrony-refused
+        chrony-unreadable-sources chrony-next-start chrony-rival ntpsec timesyncd)
 
 
 # Hosts: name  last-octet  image-dir  daemon-unit  inventory-groups
 HOSTS=(
-    "nts-server           10 nts-server           chrony               chrony,lab_infra"
-    "nts-server2          11 nts-server           chrony               chrony,lab_infra"
-    "chrony-hardened      21 chrony-hardened      chrony               chrony,lab_targets"
-    "chrony-stock         22 chrony-stock         chrony               chrony,lab_targets"
-    "chrony-weak          23 chrony-weak          chrony               chrony,lab_targets"
-    "chrony-nts-untrusted 24 chrony-nts-untrusted chrony               chrony,lab_targets"
-    "chrony-mixed         25 chrony-mixed         chrony               chrony,lab_targets"
-    "chrony-unreachable   26 chrony-unreachable   chrony               chrony,lab_targets"
-    "ntpsec               31 ntpsec               ntpsec               ntpsec,lab_targets"
-    "timesyncd            41 timesyncd            systemd-timesyncd    timesyncd,lab_targets"
+    "nts-server                 10 nts-server                chrony               chrony,lab_infra"
+    "nts-server2                11 nts-server                chrony               chrony,lab_infra"
+    "chrony-hardened            21 chrony-hardened           chrony               chrony,lab_targets"
+    "chrony-stock               22 chrony-stock              chrony               chrony,lab_targets"
+    "chrony-weak                23 chrony-weak               chrony               chrony,lab_targets"
+    "chrony-nts-untrusted       24 chrony-nts-untrusted      chrony               chrony,lab_targets"
+    "chrony-mixed               25 chrony-mixed              chrony               chrony,lab_targets"
+    "chrony-unreachable         26 chrony-unreachable        chrony               chrony,lab_targets"
+    "chrony-refused             27 chrony-refused            chrony               chrony,lab_targets"
+    "chrony-unreadable-sources  28 chrony-unreadable-sources chrony               chrony,lab_targets"
+    "chrony-next-start          29 chrony-next-start         chrony               chrony,lab_targets"
+    "chrony-rival               30 chrony-rival              chrony               chrony,lab_targets"
+    "ntpsec                     31 ntpsec                    ntpsec               ntpsec,lab_targets"
+    "timesyncd                  41 timesyncd                 systemd-timesyncd    timesyncd,lab_targets"
 )
 
 log() { printf '[lab %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -313,7 +318,7 @@ stage_host() {
                 >"$RUN_DIR/allow.conf"
             stage_put "$n" "$RUN_DIR/allow.conf" /etc/chrony/conf.d/50-lab-allow.conf 0:0 0644
             ;;
-        chrony-hardened|chrony-mixed)
+        chrony-hardened|chrony-mixed|chrony-refused|chrony-unreadable-sources|chrony-next-start|chrony-rival)
             stage_put "$n" "$RUN_DIR/nts/nts.crt" /etc/chrony/lab/nts-ca.crt 0:0 0644
             ;;
         chrony-nts-untrusted)
@@ -377,10 +382,19 @@ ssh_check() { # the host answers on SSH with the lab key and the recorded host k
     return 1
 }
 
+# Hosts whose designed state is more than "the time daemon's unit is active":
+# chrony-refused's chronyd refuses its configuration (the unit ends failed); on
+# chrony-next-start the post-start edit has run; on chrony-rival the stray timesyncd runs.
+declare -A READY_CHECK=(
+    [chrony-refused]="systemctl is-failed -q chrony.service"
+    [chrony-next-start]="systemctl is-active -q chrony.service && systemctl is-active -q site-config.service"
+    [chrony-rival]="systemctl is-active -q chrony.service && systemctl is-active -q timesync-fallback.service"
+)
+
 host_ready() { # sshd and the time daemon are active (servers: NTS-KE port listening too)
     local n="$1" unit check
     unit="$(host_field "$n" 3)"
-    check="systemctl is-active -q ssh.service && systemctl is-active -q $unit.service"
+    check="systemctl is-active -q ssh.service && ${READY_CHECK[$n]:-systemctl is-active -q $unit.service}"
     [[ "$(host_field "$n" 2)" != nts-server ]] || check="$check && ss -Hltn 'sport = :4460' | grep -q ."
     dk exec "$n" sh -c "$check" 2>/dev/null
 }
@@ -552,16 +566,16 @@ cmd_stop() {
 
 cmd_status() {
     if ! docker_up; then echo "docker is not running: lab is down"; return 0; fi
-    printf '%-22s %-15s %-10s %-20s %s\n' HOST ADDRESS STATE DAEMON ACTIVE
+    printf '%-26s %-15s %-10s %-20s %s\n' HOST ADDRESS STATE DAEMON ACTIVE
     local n st act unit
     for n in $(host_names); do
         unit="$(host_field "$n" 3)"
         st="$(dk inspect -f '{{.State.Status}}' "$n" 2>/dev/null || echo absent)"
         act=-
         [[ "$st" == running ]] && act="$(dk exec "$n" systemctl is-active "$unit.service" 2>/dev/null || true)"
-        printf '%-22s %-15s %-10s %-20s %s\n' "$n" "$(host_ip "$n")" "$st" "$unit" "$act"
+        printf '%-26s %-15s %-10s %-20s %s\n' "$n" "$(host_ip "$n")" "$st" "$unit" "$act"
     done
-    printf '%-22s %-15s %s\n' "(time-void)" "$VOID_IP" "unused address: chrony-unreachable's server"
+    printf '%-26s %-15s %s\n' "(time-void)" "$VOID_IP" "unused address: chrony-unreachable's server"
     if [[ -e "$RUN_DIR/ssh_config" ]]; then
         echo "ssh_config:  $RUN_DIR/ssh_config"
         echo "known_hosts: $RUN_DIR/known_hosts"
