@@ -101,6 +101,8 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
             cache[hid] = collector.collect(remote.executor(host, hid))
         except CouldNotCheck as exc:
             cache[hid] = exc
+        finally:
+            remote.close(host)  # no connection or shared SSH master left behind
     result = cache[hid]
     if isinstance(result, CouldNotCheck):
         raise result

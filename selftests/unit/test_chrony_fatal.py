@@ -24,6 +24,8 @@ import random
 import re
 
 import pytest
+
+from timesync_audit.gather.script import looks_like_key_material
 import yaml
 
 from timesync_audit.gather.recorded import RecordedFile, RecordedHost
@@ -146,12 +148,19 @@ def test_model_agrees_with_chronyd(case):
     assert complete
     recorded = case["chronyd"]
     refusal = config.refusal
+    if config.withheld or (refusal is not None and "holds key material" in refusal.message):
+        # a file that looks like key material never leaves the host: the model can only say so
+        # (could not check, or refused for key lines read as configuration), never judge its lines
+        assert recorded == "accepted" or config.withheld or refusal is not None
+        return
     if case.get("host_fact"):
         assert refusal is None, f"depends on {case['host_fact']}, yet the model says: {refusal}"
         return
     if recorded == "accepted":
         assert refusal is None, f"chronyd accepted it, the model says: {refusal}"
-        if "sources" in case:
+        if config.withheld:  # key material stays on the host: the audit cannot count those sources
+            assert all(looks_like_key_material(case["files"][p]) for p in config.withheld)
+        elif "sources" in case:
             assert sorted(s.host for s in config.sources) == sorted(case["sources"])
         return
     message = recorded.get("refused") or recorded["crashed"]

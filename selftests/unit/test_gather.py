@@ -14,8 +14,8 @@ KEY_LINE = "1 SHA256 HEX:00112233445566778899AABBCCDDEEFF"
 def run_sh(request: Request, secrets=()):
     marker = script.new_marker()
     text = script.render(request, marker, secrets)
-    out = subprocess.run(["/bin/sh", "-c", text], capture_output=True, text=True, timeout=30)
-    return out.stdout, script.parse(out.stdout, marker)
+    out = subprocess.run(["/bin/sh", "-s"], input=text.encode(), capture_output=True, timeout=30)
+    return out.stdout.decode("utf-8", "surrogateescape"), script.parse(out.stdout, marker, request)
 
 
 @pytest.fixture
@@ -132,9 +132,9 @@ def test_ntpd_keys_and_autokey_password_never_kept():
 def run_sh_as_nobody(request: Request):
     marker = script.new_marker()
     text = script.render(request, marker, ())
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", text],
-                         capture_output=True, text=True, timeout=30)
-    return script.parse(out.stdout, marker)
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-s"],
+                         input=text.encode(), capture_output=True, timeout=30)
+    return script.parse(out.stdout, marker, request)
 
 
 @pytest.fixture

@@ -222,6 +222,8 @@ def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: boo
     pending: list[str] = []
     config, _ = chrony_conf.parse(main_conf, reader, run_user_access=_user_access(reader, account, pending))
     problems += [f"{p} is not readable as {host.user}" for p in config.unreadable]
+    problems += [f"{p} looks like key material: its content stays on the host, so what chronyd reads in it "
+                 f"cannot be checked" for p in config.withheld]
     if found is False or pending:
         problems.append(f"could not tell whether {run_user} can read {', '.join(pending) or 'its files'}")
 

@@ -23,7 +23,12 @@ def _known_hosts_files(backend) -> list[str]:
 
 
 def check_host_keys(host) -> None:
-    backend = host.backend
+    connect(host.backend)
+
+
+def connect(backend, timeout: float | None = None) -> None:
+    """Build and connect testinfra's paramiko client, with known_hosts checked and every phase of
+    the connection (TCP, SSH banner, authentication) bounded by `timeout`."""
     if getattr(backend, "NAME", "") != "paramiko" or "client" in vars(backend):
         return
     files = _known_hosts_files(backend)
@@ -39,6 +44,14 @@ def check_host_keys(host) -> None:
             if isinstance(policy, paramiko.WarningPolicy) or policy is paramiko.WarningPolicy:
                 policy = paramiko.RejectPolicy()
             super().set_missing_host_key_policy(policy)
+
+        def connect(self, *args, **kwargs) -> None:
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+                kwargs.setdefault("banner_timeout", timeout)
+                kwargs.setdefault("auth_timeout", timeout)
+                kwargs.setdefault("channel_timeout", timeout)
+            super().connect(*args, **kwargs)
 
     with mock.patch.object(paramiko, "SSHClient", CheckedClient):
         backend.client  # builds and connects testinfra's cached client

@@ -10,7 +10,7 @@ import dataclasses
 import fnmatch
 import posixpath
 
-from .script import SECRET_PATTERNS
+from .script import SECRET_PATTERNS, looks_like_key_material
 from .snapshot import CommandOutput, FileRecord, Request, Snapshot, Stat
 
 
@@ -89,6 +89,8 @@ class RecordedHost:
             return FileRecord(path, "ok", f.stat, None, f.link_target)
         if not f.readable:
             return FileRecord(path, "unreadable", f.stat, None, f.link_target)
+        if f.content is not None and looks_like_key_material(f.content):  # as the script's keymat()
+            return FileRecord(path, "ok", f.stat, None, f.link_target, withheld="key material")
         return FileRecord(path, "ok", f.stat, f.content if f.content is not None else "", f.link_target)
 
     def execute(self, request: Request, secret_paths: tuple[str, ...] = ()) -> Snapshot:

@@ -1,44 +1,76 @@
-"""Run the gather script on a testinfra host; turn transport failures into CouldNotCheck."""
+"""Run the gather script on a testinfra host through the suite's own transport.
+
+Every failure becomes CouldNotCheck with one short line: the host, the cause in
+a few words, and a hint that matches the cause. No command text, no script, no
+gathered output and no transport object ever goes into a message or a log.
+"""
 from __future__ import annotations
 
 from ..outcomes import CouldNotCheck
-from . import hostkeys, script
+from ..display import shorten
+from . import script, transport
 from .snapshot import Request, Snapshot
 
 _HINTS = (
     ("No such container", "is the container running? (docker ps)"),
+    ("is not running", "is the container running? (docker ps)"),
+    ("is paused", "the container is paused (docker unpause)"),
+    ("REMOTE HOST IDENTIFICATION HAS CHANGED", "the host key changed: check the host, then update known_hosts"),
     ("Permission denied (publickey", "check the SSH user and key (--ssh-identity-file, --ssh-config)"),
     ("Host key verification failed", "the host key is not in known_hosts (see --ssh-config)"),
     ("not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
     ("Could not resolve hostname", "check the host name in --hosts or the inventory"),
+    ("Name or service not known", "check the host name in --hosts or the inventory"),
     ("Connection refused", "is sshd running and the port right?"),
+    ("No existing session", "the SSH session was lost: the host froze or dropped the connection"),
+    ("a password is required", "sudo needs a password: allow the audit user NOPASSWD for /bin/sh"),
+    ("did not answer within", "the host is frozen, paused, or the network drops packets"),
     ("timed out", "the host did not answer in time: network, firewall, or host down"),
     ("No route to host", "the host is not reachable on this network"),
+    ("answered more than", "raise --max-host-bytes if this much is expected"),
 )
 
 
-def _hint(text: str) -> str:
-    for needle, hint in _HINTS:
+def hint(text: str) -> str:
+    for needle, words in _HINTS:
         if needle.lower() in text.lower():
-            return f" ({hint})"
+            return words
     return ""
 
 
-def executor(host, host_id: str):
+def _cause(stderr: bytes) -> str:
+    """The last meaningful line of what the transport said on stderr (never the script)."""
+    lines = [l.strip() for l in stderr.decode("utf-8", "replace").splitlines() if l.strip()]
+    useful = [l for l in lines if not l.startswith(("Warning: Permanently added", "debug"))]
+    return useful[-1] if useful else ""
+
+
+def could_not_check(host_id: str, cause: str) -> CouldNotCheck:
+    found = hint(cause)
+    text = f"{host_id}: {cause}" + (f" ({found})" if found else "")
+    return CouldNotCheck(shorten(text))
+
+
+def executor(host, host_id: str, limits: transport.Limits | None = None):
+    limits = limits or transport.Limits()
+
     def execute(request: Request, secret_paths: tuple[str, ...]) -> Snapshot:
         marker = script.new_marker()
-        text = script.render(request, marker, secret_paths)
+        text = script.render(request, marker, secret_paths, cap=limits.max_bytes)
         try:
-            hostkeys.check_host_keys(host)
-            result = host.run(text)
-        except Exception as exc:  # transports raise anything from socket errors to paramiko's own
-            message = f"{type(exc).__name__}: {exc}".strip()
-            raise CouldNotCheck(f"could not run commands on {host_id}: {message}{_hint(message)}") from None
+            answer = transport.run_script(host.backend, text.encode(), limits)
+        except transport.TransportError as exc:
+            raise could_not_check(host_id, f"{exc.cause} ({exc.phase})" if exc.phase in ("connect", "gather")
+                                  else exc.cause) from None
         try:
-            return script.parse(result.stdout, marker)
+            return script.parse(answer.stdout, marker, request, cap=limits.max_bytes)
         except script.ProtocolError as exc:
-            detail = (result.stderr or result.stdout or "").strip().splitlines()
-            detail_text = detail[-1] if detail else f"exit status {result.rc}"
-            raise CouldNotCheck(
-                f"could not gather facts on {host_id}: {detail_text}{_hint(detail_text)} [{exc}]") from None
+            cause = _cause(answer.stderr)
+            if cause and marker.encode() + b" BEGIN" not in answer.stdout:
+                raise could_not_check(host_id, f"{cause} (exit status {answer.rc})") from None
+            raise could_not_check(host_id, f"the host's answer is malformed: {exc}") from None
     return execute
+
+
+def close(host) -> None:
+    transport.close(host.backend)

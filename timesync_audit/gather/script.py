@@ -1,8 +1,26 @@
 """Render a Request as one read-only POSIX sh script, and parse what it prints.
 
-Every block the script prints is framed by a marker holding a random nonce, so
-no file content or command output can forge a frame. The script only reads:
-cat, stat, readlink, and the read-only query commands named in the request.
+What the host is asked is untrusted output's opposite: the suite's own words.
+What it answers is untrusted, so the protocol is built so that nothing a file
+or a command holds can change what the suite believes:
+- every byte of file content and command output is sent as "content lines",
+  each prefixed with ':' on the target (sed), so no content can begin a line
+  that looks like a frame; frames begin with the marker, a random nonce;
+- the script reaches the host on standard input, inside one `{ ... }` block the
+  shell reads whole before it runs anything, and the nonce is an unexported
+  shell variable: the commands the script runs (chronyc, ntpq...) can read
+  neither from /proc nor from their standard input (/dev/null);
+- secrets stay on the host: files named as key material and files whose content
+  is key material (PEM private keys, chrony/ntp key lines) are only stat'ed,
+  and `crypto pw` values are redacted by sed before a byte is sent;
+- sizes are bounded on the target (a file larger than the cap is not sent, a
+  command's output is cut one byte past it, a glob sends at most MAX_MATCHES
+  files) and on the controller (the transport stops reading past the cap);
+- the answer is parsed as bytes, strictly: any frame that is not exactly what
+  the script prints is ProtocolError ("the host's answer is malformed").
+Content is decoded as UTF-8 with surrogateescape: an undecodable byte survives
+as a lone surrogate, opaque to the parsers (the daemons treat bytes as bytes),
+shown escaped in messages.
 """
 from __future__ import annotations
 
@@ -13,14 +31,34 @@ import shlex
 
 from .snapshot import CommandOutput, FileRecord, Request, Snapshot, Stat
 
-_PRELUDE = r"""
-export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+#: a glob sends at most this many files: past it the answer says so (chronyd would go on
+#: reading; the parsers call that could-not-check unless the configuration is refused earlier)
+MAX_MATCHES = 256
+DEFAULT_CAP = 16 * 1024 * 1024
+
+_PRELUDE = r"""{
 M=%(marker)s
+CAP=%(cap)d
+MAXG=%(max_matches)d
+NL='
+'
+LC_ALL=C; export LC_ALL
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH
 if command -v timeout >/dev/null 2>&1; then T="timeout 10"; else T=""; fi
+if printf x | head -c 1 >/dev/null 2>&1; then H="head -c $((CAP + 1))"; else H=cat; fi
+exec 4>&1
+enc() {
+  # a path or link target as is, or hex (x:...) when it holds a newline or a '|'
+  case "$1" in
+    *"$NL"*|*"|"*) printf 'x:'; printf '%%s' "$1" | od -An -v -tx1 | tr -d ' \n' ;;
+    *) printf '%%s' "$1" ;;
+  esac
+}
 st() {
+  # uid|gid|user|group|mode|kind|size|link|path
   if [ -L "$1" ]; then l=$(readlink "$1" 2>/dev/null); else l=""; fi
-  s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F' "$1" 2>/dev/null) || s="|||||"
-  printf '%%s|%%s|%%s\n' "$s" "$l" "$1"
+  s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F|%%s' "$1" 2>/dev/null) || s="||||||"
+  printf '%%s|' "$s"; enc "$l"; printf '|'; enc "$1"; printf '\n'
 }
 blocked() {
   # the nearest existing directory above $1 when we cannot search it: $1 is hidden, not missing
@@ -29,58 +67,61 @@ blocked() {
     case "$d" in */*) d=${d%%/*}; [ -n "$d" ] || d=/ ;; *) return 1 ;; esac
   done
   if [ -x "$d" ]; then return 1; fi
-  printf '%%s' "$d"
+  enc "$d"
 }
 absent() {
-  # $1 kind: FILE or STAT; $2 path that does not exist as far as we can see
-  if b=$(blocked "$2"); then printf '%%s %%s denied|||||||%%s|%%s\n' "$M" "$1" "$b" "$2"
-  else printf '%%s %%s missing||||||||%%s\n' "$M" "$1" "$2"; fi
+  if b=$(blocked "$2"); then printf '%%s %%s denied||||||||%%s|' "$M" "$1" "$b"; enc "$2"; printf '\n'
+  else printf '%%s %%s missing|||||||||' "$M" "$1"; enc "$2"; printf '\n'; fi
 }
 secret() {
   case "$1" in %(secrets)s) return 0 ;; esac
   return 1
+}
+keymat() {
+  grep -q -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' \
+    -e '^[[:space:]]*[0-9]+[[:space:]]+([^[:space:]]*[^0-9.eE+[:space:]-]|[0-9]+([[:space:]]|$))' "$1" 2>/dev/null
+}
+send() {
+  sed -e 's/^\([[:space:]]*crypto[[:space:]]\(.*[[:space:]]\)\{0,1\}pw\)\([[:space:]].*\)\{0,1\}$/\1 <redacted>/' -e 's/^/:/' "$1" 2>/dev/null
 }
 file() {
   if secret "$1"; then statonly "$1"; return; fi
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent FILE "$1"; return; fi
   if [ ! -f "$1" ]; then printf '%%s FILE not-a-file|' "$M"; st "$1"; return; fi
   if [ ! -r "$1" ]; then printf '%%s FILE unreadable|' "$M"; st "$1"; return; fi
-  printf '%%s FILE ok|' "$M"; st "$1"; cat "$1" 2>/dev/null; printf '\n%%s END\n' "$M"
+  r=$(st "$1"); z=${r#*|*|*|*|*|*|}; z=${z%%%%|*}
+  if [ -n "$z" ] && [ "$z" -gt "$CAP" ] 2>/dev/null; then printf '%%s FILE toobig|%%s\n' "$M" "$r"; return; fi
+  if keymat "$1"; then printf '%%s FILE withheld|%%s\n' "$M" "$r"; return; fi
+  printf '%%s FILE ok|%%s\n' "$M" "$r"; send "$1"; printf '\n%%s END\n' "$M"
 }
 statonly() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent STAT "$1"; return; fi
   printf '%%s STAT ok|' "$M"; st "$1"
 }
 globdir() {
-  # $1 the directory a glob lists: one we cannot list (or reach) hides its matches
   if [ -d "$1" ]; then
     if [ -r "$1" ] && [ -x "$1" ]; then return 1; fi
-    printf '%%s GLOBDENIED %%s|%%s\n' "$M" "$p" "$1"; return 0
+    printf '%%s GLOBDENIED %%s|' "$M" "$p"; enc "$1"; printf '\n'; return 0
   fi
   if b=$(blocked "$1"); then printf '%%s GLOBDENIED %%s|%%s\n' "$M" "$p" "$b"; return 0; fi
   return 1
 }
 expand() {
-  p="$1"; g="$2"; shift 2; n=0
+  p="$1"; g="$2"; k="$3"; shift 3; n=0
   for f in "$@"; do
-    if [ -e "$f" ] || [ -L "$f" ]; then n=1; printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; file "$f"; fi
+    if [ -e "$f" ] || [ -L "$f" ]; then
+      n=$((n + 1))
+      if [ "$n" -gt "$MAXG" ]; then printf '%%s GLOBCUT %%s\n' "$M" "$p"; break; fi
+      printf '%%s GLOB %%s|' "$M" "$p"; enc "$f"; printf '\n'; "$k" "$f"
+    fi
   done
-  [ "$n" = 1 ] || globdir "$g" || :
-  printf '%%s GLOBDONE %%s\n' "$M" "$p"
-}
-statexpand() {
-  p="$1"; g="$2"; shift 2; n=0
-  for f in "$@"; do
-    if [ -e "$f" ] || [ -L "$f" ]; then n=1; printf '%%s GLOB %%s|%%s\n' "$M" "$p" "$f"; statonly "$f"; fi
-  done
-  [ "$n" = 1 ] || globdir "$g" || :
+  [ "$n" -gt 0 ] || globdir "$g" || :
   printf '%%s GLOBDONE %%s\n' "$M" "$p"
 }
 cmd() {
-  n="$1"; shift
-  printf '%%s CMD %%s\n' "$M" "$n"
-  o=$( (eval "$1") 2>&1 ); r=$?
-  printf '%%s\n%%s RC %%s\n' "$o" "$M" "$r"
+  printf '%%s CMD %%s\n' "$M" "$1"
+  r=$( { { (eval "$2") </dev/null 2>&1; echo "$?" >&5; } | $H | sed 's/^/:/' >&4; } 5>&1 )
+  printf '\n%%s RC %%s\n' "$M" "$r"
 }
 printf '%%s BEGIN\n' "$M"
 """
@@ -99,27 +140,6 @@ def glob_quote(pattern: str) -> str:
     return "".join(out)
 
 
-#: never fetched as content, whatever include glob matches them: key material
-SECRET_PATTERNS = ("*.keys", "*.key", "*key*.pem", "*/ntp.keys", "*/ntpkey_*", "*/chrony.keys")
-
-
-def render(request: Request, marker: str, secret_paths: tuple[str, ...] = ()) -> str:
-    patterns = list(SECRET_PATTERNS) + [glob_quote(p) for p in secret_paths]
-    lines = [_PRELUDE % {"marker": marker, "secrets": "|".join(patterns)}]
-    for path in request.files:
-        lines.append(f"file {shlex.quote(path)}")
-    for path in request.stats:
-        lines.append(f"statonly {shlex.quote(path)}")
-    for pattern in request.globs:
-        lines.append(f"expand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} {glob_quote(pattern)}")
-    for pattern in request.stat_globs:
-        lines.append(f"statexpand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} {glob_quote(pattern)}")
-    for name, snippet in request.commands:
-        lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
-    lines.append('printf "%s DONE\\n" "$M"')
-    return "\n".join(lines) + "\n"
-
-
 def glob_dir(pattern: str) -> str:
     """The deepest directory of a glob without glob characters: the one the shell lists."""
     parts = posixpath.normpath(pattern).split("/")
@@ -131,81 +151,192 @@ def glob_dir(pattern: str) -> str:
     return "/".join(fixed) or "/"
 
 
+#: a chrony or ntp key line: an integer ID, then a word that is not a plain decimal number (a type,
+#: HEX:/ASCII:, a password) or an integer (a numeric key); a tempcomp point ("20.0 1.5") is not one
+_S = "[ \t\n\v\f\r]"
+_KEY_MATERIAL = re.compile(rf"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----|^{_S}*[0-9]+{_S}+"
+                           rf"([^ \t\n\v\f\r]*[^0-9.eE+ \t\n\v\f\r-]|[0-9]+({_S}|$))", re.M)
+
+
+def looks_like_key_material(content: str) -> bool:
+    """What the script's keymat() sees (grep -E): a PEM private key, or a chrony/ntp key line."""
+    return _KEY_MATERIAL.search(content) is not None
+
+
+#: never fetched as content, whatever include glob matches them: key material by name
+SECRET_PATTERNS = ("*.keys", "*.key", "*key*.pem", "*/ntp.keys", "*/ntpkey_*", "*/chrony.keys")
+_NAME = re.compile(r"[A-Za-z0-9_.:@-]+")
+
+
+def render(request: Request, marker: str, secret_paths: tuple[str, ...] = (), cap: int = DEFAULT_CAP) -> str:
+    patterns = list(SECRET_PATTERNS) + [glob_quote(p) for p in secret_paths]
+    lines = [_PRELUDE % {"marker": marker, "secrets": "|".join(patterns), "cap": cap, "max_matches": MAX_MATCHES}]
+    for path in request.files:
+        lines.append(f"file {shlex.quote(path)}")
+    for path in request.stats:
+        lines.append(f"statonly {shlex.quote(path)}")
+    for pattern in request.globs:
+        lines.append(f"expand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} file {glob_quote(pattern)}")
+    for pattern in request.stat_globs:
+        lines.append(f"expand {shlex.quote(pattern)} {shlex.quote(glob_dir(pattern))} statonly {glob_quote(pattern)}")
+    for name, snippet in request.commands:
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"command name {name!r}")
+        lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
+    lines.append('printf "%s DONE\\n" "$M"')
+    lines.append("} </dev/null")
+    return "\n".join(lines) + "\n"
+
+
 def new_marker() -> str:
-    return "@@TSA-" + secrets.token_hex(8)
+    return "@@TSA-" + secrets.token_hex(16)
 
 
 class ProtocolError(Exception):
-    """The host's answer is not what the script prints: not a POSIX shell, or cut short."""
+    """The host's answer is not what the script prints: not a POSIX shell, cut short, or forged."""
 
 
-def _stat_fields(fields: list[str]) -> tuple[Stat | None, str | None, str]:
-    # uid|gid|user|group|mode|kind|link|path  (path last: it may contain '|')
-    uid, gid, user, group, mode, kind, link = fields[:7]
-    path = "|".join(fields[7:])
+def text(data: bytes) -> str:
+    """Bytes as the parsers see them: UTF-8, undecodable bytes kept as lone surrogates."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+_STATES = {"FILE": ("ok", "missing", "unreadable", "not-a-file", "denied", "toobig", "withheld"),
+           "STAT": ("ok", "missing", "denied")}
+_MODE = re.compile(rb"[0-7]{1,4}")
+_NUMBER = re.compile(rb"[0-9]{1,20}")
+
+
+def _field_path(raw: bytes, what: str) -> str:
+    if raw.startswith(b"x:"):
+        try:
+            return text(bytes.fromhex(raw[2:].decode("ascii")))
+        except ValueError:
+            raise ProtocolError(f"malformed {what}") from None
+    return text(raw)
+
+
+def _record(kind: bytes, body: bytes) -> FileRecord:
+    state_raw, sep, tail = body.partition(b"|")
+    state = state_raw.decode("ascii", "replace")
+    if not sep or state not in _STATES[kind.decode()]:
+        raise ProtocolError(f"malformed {kind.decode()} frame")
+    fields = tail.split(b"|", 8)
+    if len(fields) != 9:
+        raise ProtocolError(f"malformed {kind.decode()} frame")
+    uid, gid, user, group, mode, ftype, size, link, path_raw = fields
+    path = _field_path(path_raw, "path")
+    if not path.startswith("/"):
+        raise ProtocolError(f"malformed {kind.decode()} frame (not an absolute path)")
+    path = posixpath.normpath(path)
     stat = None
-    if uid.isdigit() and gid.isdigit() and mode:
-        stat = Stat(int(uid), int(gid), user, group, int(mode, 8), kind)
-    return stat, (link or None), path
+    if uid or gid or mode:
+        if not (_NUMBER.fullmatch(uid) and _NUMBER.fullmatch(gid) and _MODE.fullmatch(mode)
+                and (not size or _NUMBER.fullmatch(size))):
+            raise ProtocolError(f"malformed stat of {path}")
+        stat = Stat(int(uid), int(gid), text(user), text(group), int(mode, 8), text(ftype))
+    blocked_by = link_target = None
+    if state == "denied":
+        blocked_by = _field_path(link, "directory")
+    elif link:
+        link_target = _field_path(link, "link")
+    if state in ("ok", "unreadable", "not-a-file", "toobig", "withheld") and stat is None and kind == b"FILE":
+        raise ProtocolError(f"malformed FILE frame of {path} (no stat)")
+    withheld = None
+    if state == "withheld":
+        state, withheld = "ok", "key material"
+    return FileRecord(path, state, stat, None, link_target, blocked_by, withheld,
+                      int(size) if size and state == "toobig" else None)
 
 
-def parse(output: str, marker: str) -> Snapshot:
-    begin = f"{marker} BEGIN\n"
-    start = output.find(begin)
-    if start < 0:
-        raise ProtocolError("the gather script printed nothing recognisable")
-    if f"{marker} DONE" not in output:
-        raise ProtocolError("the gather script's output was cut short")
-    snap = Snapshot(round_trips=1)
-    pos = start + len(begin)
-    current_glob: list[str] = []
-    head = marker + " "
-    while True:
-        if not output.startswith(head, pos):
-            nl = output.find("\n", pos)
-            if nl < 0:
-                break
-            pos = nl + 1
+def _content(lines: list[bytes], i: int, end: bytes) -> tuple[bytes, int]:
+    """Content lines from i up to the frame `end` (exclusive): (content, index of the frame)."""
+    parts: list[bytes] = []
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(b":"):
+            parts.append(line[1:])
+            i += 1
             continue
-        nl = output.find("\n", pos)
-        line = output[pos + len(head):nl]
-        pos = nl + 1
-        kind, _, rest = line.partition(" ")
-        if kind == "DONE":
-            break
-        if kind in ("FILE", "STAT"):
-            state, _, tail = rest.partition("|")
-            stat, link, path = _stat_fields(tail.split("|"))
-            content = None
-            if kind == "FILE" and state == "ok":
-                end = output.find(f"\n{marker} END\n", pos - 1)
-                if end < 0:
-                    raise ProtocolError(f"content of {path} was cut short")
-                content = output[pos:end] if end >= pos else ""
-                pos = end + len(f"\n{marker} END\n")
-            path = posixpath.normpath(path) if path else path
-            blocked_by = None
-            if state == "denied":  # the link field names the directory we could not search
-                blocked_by, link = link, None
-            record = FileRecord(path, state, stat, content, link, blocked_by)
-            (snap.files if kind == "FILE" else snap.stats)[path] = record
-        elif kind == "GLOB":
-            _, _, path = rest.partition("|")
-            current_glob.append(posixpath.normpath(path))
-        elif kind == "GLOBDENIED":
-            pattern, _, directory = rest.partition("|")
-            snap.denied_globs[pattern] = directory
-        elif kind == "GLOBDONE":
-            snap.globs[rest] = tuple(sorted(current_glob))
-            current_glob = []
-        elif kind == "CMD":
-            end = output.find(f"\n{marker} RC ", pos - 1)
-            if end < 0:
-                raise ProtocolError(f"output of {rest} was cut short")
-            stdout = output[pos:end] if end >= pos else ""
-            rc_start = end + len(f"\n{marker} RC ")
-            rc_end = output.find("\n", rc_start)
-            rc_text = output[rc_start:rc_end]
-            snap.commands[rest] = CommandOutput(rest, int(rc_text) if rc_text.lstrip("-").isdigit() else -1, stdout)
-            pos = rc_end + 1
-    return snap
+        if line == b"" and i + 1 < len(lines) and lines[i + 1].startswith(end):
+            return b"\n".join(parts) + (b"\n" if parts else b""), i + 1
+        if line.startswith(end):
+            return b"\n".join(parts), i
+        raise ProtocolError("malformed content (a line that is neither content nor its end)")
+    raise ProtocolError("the answer was cut short")
+
+
+def parse(output: bytes | str, marker: str, request: Request | None = None, cap: int = DEFAULT_CAP) -> Snapshot:
+    if isinstance(output, str):
+        output = output.encode("utf-8", "surrogateescape")
+    head = marker.encode() + b" "
+    lines = output.split(b"\n")
+    try:
+        i = lines.index(head + b"BEGIN") + 1
+    except ValueError:
+        raise ProtocolError("the gather script printed nothing recognisable") from None
+    names = {n for n, _ in request.commands} if request is not None else None
+    patterns = set(request.globs + request.stat_globs) if request is not None else None
+    snap = Snapshot(round_trips=1)
+    current: list[str] | None = None
+    current_pattern = None
+    while True:
+        if i >= len(lines):
+            raise ProtocolError("the gather script's output was cut short")
+        line = lines[i]
+        if not line.startswith(head):
+            raise ProtocolError("malformed answer (a line outside any frame)")
+        kind, _, rest = line[len(head):].partition(b" ")
+        i += 1
+        if kind == b"DONE":
+            if rest or current is not None:
+                raise ProtocolError("malformed DONE frame")
+            if any(l.strip() for l in lines[i:]):
+                raise ProtocolError("malformed answer (text after the end)")
+            return snap
+        if kind in (b"FILE", b"STAT"):
+            record = _record(kind, rest)
+            if kind == b"FILE" and record.state == "ok" and record.withheld is None:
+                content, i = _content(lines, i, head + b"END")
+                if lines[i] != head + b"END":
+                    raise ProtocolError("malformed END frame")
+                i += 1
+                record = FileRecord(record.path, "ok", record.stat, text(content), record.link_target)
+            (snap.files if kind == b"FILE" else snap.stats)[record.path] = record
+        elif kind == b"GLOB":
+            pattern_raw, sep, match_raw = rest.partition(b"|")
+            pattern = text(pattern_raw)
+            if not sep or (patterns is not None and pattern not in patterns) or (
+                    current_pattern not in (None, pattern)):
+                raise ProtocolError("malformed GLOB frame")
+            match = _field_path(match_raw, "glob match")
+            if not match.startswith("/"):
+                raise ProtocolError("malformed GLOB frame (not an absolute path)")
+            current_pattern = pattern
+            current = (current or []) + [posixpath.normpath(match)]
+        elif kind in (b"GLOBDENIED", b"GLOBCUT", b"GLOBDONE"):
+            pattern_raw, _, directory = rest.partition(b"|")
+            pattern = text(pattern_raw)
+            if (patterns is not None and pattern not in patterns) or current_pattern not in (None, pattern):
+                raise ProtocolError(f"malformed {kind.decode()} frame")
+            if kind == b"GLOBDENIED":
+                snap.denied_globs[pattern] = _field_path(directory, "directory")
+            elif kind == b"GLOBCUT":
+                snap.cut_globs[pattern] = MAX_MATCHES
+                current_pattern = pattern
+            else:
+                snap.globs[pattern] = tuple(sorted(current or []))
+                current, current_pattern = None, None
+        elif kind == b"CMD":
+            name = text(rest)
+            if not _NAME.fullmatch(name) or (names is not None and name not in names):
+                raise ProtocolError("malformed CMD frame")
+            output_bytes, i = _content(lines, i, head + b"RC ")
+            rc_text = lines[i][len(head + b"RC "):]
+            i += 1
+            if not re.fullmatch(rb"[0-9]{1,3}", rc_text):
+                raise ProtocolError(f"malformed RC frame of {name}")
+            snap.commands[name] = CommandOutput(name, int(rc_text), text(output_bytes[:cap]),
+                                                len(output_bytes), len(output_bytes) > cap)
+        else:
+            raise ProtocolError("malformed answer (an unknown frame)")

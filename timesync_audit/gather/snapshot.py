@@ -33,6 +33,9 @@ class FileRecord:
     content: str | None = None  # None for stat-only records and for unreadable files
     link_target: str | None = None
     blocked_by: str | None = None
+    #: why the content was not sent although the file is readable: "key material" (it stays on the host)
+    withheld: str | None = None
+    size: int | None = None  # bytes, for a file too large to send ("toobig")
 
     @property
     def exists(self) -> bool:
@@ -53,10 +56,12 @@ class CommandOutput:
     name: str
     rc: int
     stdout: str
+    size: int | None = None  # bytes the host sent
+    cut: bool = False        # the host printed more than the cap: stdout is its beginning only
 
     @property
     def ok(self) -> bool:
-        return self.rc == 0
+        return self.rc == 0 and not self.cut
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,12 +103,15 @@ class Snapshot:
     round_trips: int = 0
     #: globs whose directory the auditing user cannot list (pattern -> that directory): the matches are unknown
     denied_globs: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: globs that matched more files than one answer sends (pattern -> how many were sent)
+    cut_globs: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def merge(self, other: "Snapshot") -> None:
         self.files.update(other.files)
         self.stats.update(other.stats)
         self.globs.update(other.globs)
         self.denied_globs.update(other.denied_globs)
+        self.cut_globs.update(other.cut_globs)
         self.commands.update(other.commands)
         self.round_trips += other.round_trips
 
@@ -121,12 +129,16 @@ class Reader:
         self.secret_paths = set(secret_paths)
         #: what the readers asked for and the auditing user could not see: could not check, never missing
         self.hidden: dict[str, str] = {}  # path or glob -> the directory that hides it
+        #: files too large to send (path -> size) and globs that matched more than one answer sends
+        self.oversize: dict[str, int] = {}
+        self.cut: dict[str, int] = {}
 
     def scoped(self) -> "Reader":
         """A reader over the same snapshot and needs that keeps its own `hidden`: one per daemon,
         so a directory only one daemon reads makes only that daemon's rules could-not-check."""
         child = Reader.__new__(Reader)
         child.snapshot, child.secret_paths, child.hidden = self.snapshot, self.secret_paths, {}
+        child.oversize, child.cut = {}, {}
         child._parent = self
         return child
 
@@ -146,6 +158,8 @@ class Reader:
     def _seen(self, record: FileRecord | None) -> FileRecord | None:
         if record is not None and record.denied:
             self.hidden[record.path] = record.blocked_by or "?"
+        if record is not None and record.state == "toobig":
+            self.oversize[record.path] = record.size or 0
         return record
 
     def file(self, path: str) -> FileRecord | None:
@@ -179,6 +193,8 @@ class Reader:
         directory = self.snapshot.denied_globs.get(pattern)
         if directory is not None:
             self.hidden[pattern] = directory
+        if pattern in self.snapshot.cut_globs:
+            self.cut[pattern] = self.snapshot.cut_globs[pattern]
 
     def glob(self, pattern: str) -> tuple[str, ...] | None:
         matches = self.snapshot.globs.get(pattern)
@@ -198,9 +214,15 @@ class Reader:
         return matches
 
     def hidden_problems(self, user: str) -> list[str]:
-        """One line per path or glob the auditing user could not see (could not check)."""
-        return [f"{what}: directory {directory} is not searchable or listable by {user}, so it cannot be checked"
-                for what, directory in sorted(self.hidden.items())]
+        """One line per path or glob the audit could not see whole (could not check)."""
+        from ..display import value
+        found = [f"{value(what)}: directory {value(directory)} is not searchable or listable by {user}, so it "
+                 f"cannot be checked" for what, directory in sorted(self.hidden.items())]
+        found += [f"{value(path)} is {size} bytes, more than one answer may carry (--max-host-bytes)"
+                  for path, size in sorted(self.oversize.items())]
+        found += [f"{value(pattern)} matches more than {count} files: more than the audit reads"
+                  for pattern, count in sorted(self.cut.items())]
+        return found
 
     def command(self, name: str) -> CommandOutput | None:
         return self.snapshot.commands.get(name)

@@ -512,6 +512,9 @@ class ChronyConfig:
     #: files (and sourcedir directories) chronyd reads as its run user and that user cannot read:
     #: (path, reason); chronyd skips them
     skipped_files: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: files read after dropping root whose content stays on the host (key material by its look):
+    #: what they hold is unknown (sourcedir sources, tempcomp points)
+    withheld: list[str] = dataclasses.field(default_factory=list)
     refclocks: list[Refclock] = dataclasses.field(default_factory=list)
 
     def all(self, name: str) -> list[Directive]:
@@ -1238,6 +1241,9 @@ class _Parser:
             self.fatal(where, f"Could not open {path} : No such file or directory", "tempcomp")
             return False
         if record.content is None:
+            if record.withheld:  # key material by its look: it stays on the host, the points are unknown
+                self.config.withheld.append(path)
+                return False
             if not (record.state == "not-a-file" and record.stat is not None and record.stat.kind == "directory"):
                 self.config.unreadable.append(path)
                 return False
@@ -1299,6 +1305,7 @@ class _Parser:
             if record.state == "ok":
                 self.diag(path, f"{path} holds key material and was not read: chronyd ignores every "
                           "line of it that is not a source")
+                self.config.withheld.append(path)
             return
         self.config.files_read.append(path)
         for lineno, chunk in enumerate(_fgets(_to_bytes(record.content), MAX_LINE_LENGTH + 1), 1):

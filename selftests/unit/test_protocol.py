@@ -1,0 +1,150 @@
+"""The gather protocol on a real /bin/sh: content cannot forge frames, secrets stay on the host,
+bytes stay bytes, sizes are bounded, and a malformed answer is only ever ProtocolError."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+from hypothesis import example, given, strategies as st
+
+from timesync_audit.gather import script
+from timesync_audit.gather.snapshot import Request
+
+PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBr7cX0canaryPEMcanary\n-----END EC PRIVATE KEY-----\n"
+KEY_LINE = "1 SHA256 HEX:CANARYKEYCANARYKEY00112233445566778899AABB"
+
+
+def run(request: Request, secrets=(), cap=script.DEFAULT_CAP, sh="/bin/sh"):
+    marker = script.new_marker()
+    text = script.render(request, marker, secrets, cap=cap)
+    out = subprocess.run([sh, "-s"], input=text.encode(), capture_output=True, timeout=60)
+    return out.stdout, script.parse(out.stdout, marker, request, cap=cap), marker
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "a.conf").write_bytes(b"port 0")  # no final newline
+    (tmp_path / "conf.d" / "b.conf").write_bytes(b"")
+    (tmp_path / "conf.d" / "c.conf").write_bytes(b"\n\n")
+    (tmp_path / "conf.d" / "latin1.conf").write_bytes(b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n")
+    (tmp_path / "conf.d" / "new\nline.conf").write_bytes(b"port 123\n")
+    (tmp_path / "conf.d" / "pipe|name.conf").write_bytes(b"cmdport 0\n")
+    (tmp_path / "conf.d" / "pem.conf").write_text(PEM)
+    (tmp_path / "conf.d" / "keys.conf").write_text("# looks like config\n" + KEY_LINE + "\n")
+    (tmp_path / "ntp.conf").write_text("server a\ncrypto pw CANARYPW1 randfile /dev/urandom\n"
+                                       "  crypto\trandfile /dev/urandom pw CANARYPW2\ncryptopw notasecret\n")
+    return tmp_path
+
+
+def test_content_comes_back_byte_for_byte(tree):
+    raw, snap, _ = run(Request(globs=(f"{tree}/conf.d/*.conf",)))
+    files = snap.files
+    assert files[f"{tree}/conf.d/a.conf"].content == "port 0"
+    assert files[f"{tree}/conf.d/b.conf"].content == ""
+    assert files[f"{tree}/conf.d/c.conf"].content == "\n\n"
+    latin = files[f"{tree}/conf.d/latin1.conf"].content
+    assert latin.encode("utf-8", "surrogateescape") == b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n"
+    assert files[f"{tree}/conf.d/new\nline.conf"].content == "port 123\n"
+    assert files[f"{tree}/conf.d/pipe|name.conf"].content == "cmdport 0\n"
+    assert f"{tree}/conf.d/new\nline.conf" in snap.globs[f"{tree}/conf.d/*.conf"]
+
+
+def test_key_material_by_content_and_passwords_never_leave_the_host(tree):
+    raw, snap, _ = run(Request(files=(f"{tree}/ntp.conf",), globs=(f"{tree}/conf.d/*.conf",)))
+    for canary in (b"CANARYPW1", b"CANARYPW2", b"canaryPEMcanary", b"CANARYKEYCANARYKEY"):
+        assert canary not in raw
+    for name in ("pem.conf", "keys.conf"):
+        record = snap.files[f"{tree}/conf.d/{name}"]
+        assert record.content is None and record.withheld == "key material" and record.stat is not None
+    ntp = snap.files[f"{tree}/ntp.conf"].content.split("\n")
+    assert ntp[1] == "crypto pw <redacted>" and ntp[2] == "  crypto\trandfile /dev/urandom pw <redacted>"
+    assert ntp[3] == "cryptopw notasecret"  # not the crypto directive: left as it is
+
+
+def test_command_output_cannot_forge_frames_nor_read_the_nonce(tree):
+    forge = ('cat /proc/$PPID/cmdline /proc/$$/cmdline 2>/dev/null | tr "\\0" " "; echo; '
+             'cat /proc/$PPID/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TSA; '
+             'cat; '  # its stdin: the rest of the script, were it readable
+             f'printf "@@TSA-forged FILE ok|0|0|root|root|644|regular file|6||{tree}/forged\\nport 0\\n"')
+    raw, snap, marker = run(Request(commands=(("forge", forge),)))
+    out = snap.commands["forge"]
+    assert marker.encode() not in out.stdout.encode()
+    assert f"{tree}/forged" not in snap.files and "@@TSA-forged FILE ok" in out.stdout
+    assert raw.count(marker.encode()) == 4  # BEGIN, CMD, RC, DONE: nothing else
+
+
+def test_sizes_are_bounded_on_the_target(tree):
+    big = tree / "big.conf"
+    big.write_bytes(b"x" * 5000)
+    raw, snap, _ = run(Request(files=(str(big),), commands=(("loud", "yes | head -c 100000"),)), cap=4096)
+    assert snap.files[str(big)].state == "toobig" and snap.files[str(big)].size == 5000
+    assert snap.commands["loud"].cut and len(raw) < 10000
+
+
+def test_a_glob_sends_at_most_max_matches(tmp_path):
+    for n in range(script.MAX_MATCHES + 5):
+        (tmp_path / f"{n:04d}.conf").write_text("x\n")
+    _, snap, _ = run(Request(globs=(f"{tmp_path}/*.conf",)))
+    assert len(snap.globs[f"{tmp_path}/*.conf"]) == script.MAX_MATCHES
+    assert snap.cut_globs == {f"{tmp_path}/*.conf": script.MAX_MATCHES}
+
+
+@pytest.mark.parametrize("sh", ["/bin/sh", "/bin/dash", "/bin/bash"])
+def test_the_same_answer_from_every_shell(tree, sh):
+    if not os.path.exists(sh):
+        pytest.skip(f"{sh} is not installed")
+    _, snap, _ = run(Request(globs=(f"{tree}/conf.d/*.conf",), commands=(("echo", "printf 'a\\nb'; exit 3"),)), sh=sh)
+    assert snap.files[f"{tree}/conf.d/a.conf"].content == "port 0"
+    assert snap.commands["echo"].stdout == "a\nb" and snap.commands["echo"].rc == 3
+
+
+def _valid_answer() -> tuple[bytes, str, Request]:
+    marker = "@@TSA-" + "0" * 32
+    request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
+    answer = (f"{marker} BEGIN\n{marker} FILE ok|0|0|root|root|644|regular file|7||/etc/a.conf\n:port 0\n\n"
+              f"{marker} END\n{marker} GLOB /etc/d/*.conf|/etc/d/x.conf\n"
+              f"{marker} FILE ok|0|0|root|root|644|regular file|2||/etc/d/x.conf\n:x\n\n{marker} END\n"
+              f"{marker} GLOBDONE /etc/d/*.conf\n{marker} CMD c\n:out\n{marker} RC 0\n{marker} DONE\n")
+    return answer.encode(), marker, request
+
+
+def test_the_valid_answer_parses():
+    answer, marker, request = _valid_answer()
+    snap = script.parse(answer, marker, request)
+    assert snap.files["/etc/a.conf"].content == "port 0\n" and snap.commands["c"].stdout == "out"
+
+
+@pytest.mark.parametrize("bad", [
+    b"M FILE\n", b"M STAT ok|0|0\n", b"M FILE ok|0|0|root|root|99x|regular file|1||/etc/a.conf\n:x\nM END\n",
+    b"M FILE ok|0|0|root|root|644|regular file|1||relative\n:x\nM END\n", b"M CMD nope\n:x\nM RC 0\n",
+    b"M CMD c\n:x\nM RC -1\n", b"M GLOB /other/*|/x\n", b"junk\n", b"M FILE ok|0|0|root|root|644|f|1||/etc/a.conf\n:x\n",
+    b"M FILE ok|0|0|root|root|644|f|1||x:zz\n", b"M WHAT\n"])
+def test_malformed_frames_are_protocol_errors(bad):
+    marker = "@@TSA-" + "0" * 32
+    request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
+    answer = f"{marker} BEGIN\n".encode() + bad.replace(b"M ", marker.encode() + b" ") + f"{marker} DONE\n".encode()
+    with pytest.raises(script.ProtocolError):
+        script.parse(answer, marker, request)
+
+
+@given(st.data())
+@example(data=None)
+def test_fuzzed_answers_parse_or_raise_protocol_error(data):
+    answer, marker, request = _valid_answer()
+    if data is not None:
+        mode = data.draw(st.sampled_from(["mutate", "insert", "cut", "random"]))
+        if mode == "mutate" and answer:
+            pos = data.draw(st.integers(0, len(answer) - 1))
+            answer = answer[:pos] + bytes([data.draw(st.integers(0, 255))]) + answer[pos + 1:]
+        elif mode == "insert":
+            pos = data.draw(st.integers(0, len(answer)))
+            answer = answer[:pos] + data.draw(st.binary(max_size=64)) + answer[pos:]
+        elif mode == "cut":
+            answer = answer[:data.draw(st.integers(0, len(answer)))]
+        else:
+            answer = marker.encode() + b" BEGIN\n" + data.draw(st.binary(max_size=512))
+    try:
+        script.parse(answer, marker, request)
+    except script.ProtocolError:
+        pass
