@@ -5,12 +5,21 @@ from typing import Iterable, NoReturn
 
 import pytest
 
+from .display import MAX_MESSAGE, MAX_VALUE, escape, shorten, value
+
 import ipaddress
 
 
+#: a finding lists at most this many items (each cut to display.MAX_VALUE characters), then a count
+MAX_ITEMS = 12
+
+
 def non_compliant(summary: str, items: Iterable[object] = ()) -> NoReturn:
-    lines = [str(i) for i in items]
-    text = summary + (":\n" + "\n".join(f"  - {line}" for line in lines) if lines else "")
+    lines = [value(str(i), 4 * MAX_VALUE) for i in items]
+    if len(lines) > MAX_ITEMS:
+        lines = lines[:MAX_ITEMS] + [f"... and {len(lines) - MAX_ITEMS} more"]
+    text = shorten(escape(summary), 2 * MAX_MESSAGE)
+    text += (":\n" + "\n".join(f"  - {line}" for line in lines) if lines else "")
     pytest.fail(text, pytrace=False)
 
 

@@ -5,12 +5,15 @@ Loaded by the top-level conftest.py. Rule tests ask for `chrony` (and
 """
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from . import identity, inventory, profiles, report, verdicts, views, waivers
 from .gather import collector, remote
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
+from .display import MAX_MESSAGE, escape, shorten
 from .rules import meta_of
 
 _HOST_PARAM = "_testinfra_host"
@@ -25,6 +28,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # testinfra logs every command result at DEBUG (stdout included): captured by pytest, that would
+    # put gathered output in report.html and JUnit. The suite's commands never go through it, and
+    # nothing of testinfra's or paramiko's below WARNING is kept, at any verbosity.
+    for name in ("testinfra", "paramiko"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     identity.install()  # one test id, gather and verdict per backend, user, address, port
     config.pluginmanager.register(report, "timesync-report")
     config.pluginmanager.register(profiles, "timesync-profiles")
@@ -130,7 +138,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
     if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
         # an error a person can act on, not a traceback through the fixtures
-        rep.longrepr = f"could not check: {call.excinfo.value}"
+        rep.longrepr = shorten(escape(f"could not check: {call.excinfo.value}"), 2 * MAX_MESSAGE)
         if rep.when == "call":
             rep.when = "setup"  # found while judging, still not a verdict: report an error
     elif call.excinfo is not None and call.excinfo.errisinstance(AssertionError) and call.when == "call":

@@ -35,8 +35,43 @@ def _guarded(tool: str, command: str) -> str:
     return f"command -v {tool} >/dev/null 2>&1 || exit 127; $T {command}"
 
 
+# Leave no trace: `timedatectl show` asks systemd-timedated, which D-Bus starts when it is not
+# running (it then stays up a while and makes /var/tmp/systemd-private-* directories);
+# show-timesync asks timesyncd, which D-Bus would start too. So each is asked only of a daemon that
+# already runs in the host's own PID namespace. Otherwise NTPSynchronized is read as timedated reads
+# it (ntp_synced(): adjtimex with modes 0, which changes nothing: no STA_UNSYNC and maxerror below
+# 16 s), by perl (Essential on Debian) or python3; with neither, the flag cannot be read.
+_RUNNING = ('running() { me=$(readlink /proc/$$/ns/pid 2>/dev/null); for p in /proc/[0-9]*; do '
+            '{ read -r c < "$p/comm"; } 2>/dev/null && [ "$c" = "$1" ] || continue; '
+            'n=$(readlink "$p/ns/pid" 2>/dev/null); [ -z "$me" ] || [ -z "$n" ] || [ "$n" = "$me" ] && return 0; '
+            'done; return 1; }; ')
+_SYNCED = "NTPSynchronized=%s\\nNTPSynchronizedFrom=adjtimex: status 0x%x, maxerror %d us\\n"
+_ADJTIMEX_PERL = (
+    'my $b = "\\0" x 256; my $m = `uname -m`; chomp $m; '
+    'my %n = (x86_64 => 159, aarch64 => 171, riscv64 => 171, i686 => 124, i386 => 124, armv7l => 124, '
+    'ppc64le => 124, s390x => 124); exit 4 unless exists $n{$m}; my $r = syscall($n{$m}, $b); exit 4 if $r < 0; '
+    'my ($mode, $off, $freq, $maxerr, $esterr, $status) = length(pack("l!", 0)) == 8 ? '
+    'unpack("l x4 q q q q l", $b) : unpack("l l l l l l", $b); '
+    f'printf "{_SYNCED}", (($status & 0x40) || $maxerr >= 16000000) ? "no" : "yes", $status, $maxerr;')
+_ADJTIMEX_PYTHON = (
+    'import ctypes, struct; b = ctypes.create_string_buffer(256); r = ctypes.CDLL(None).adjtimex(b); '
+    'm, o, f, me, ee, s = struct.unpack_from("i4xqqqqi", b.raw); '
+    f'print("{_SYNCED}".replace("\\\\n", chr(10)) % ("no" if (r < 0 or s & 64 or me >= 16000000) else "yes", s, me), end="")')
+_SPECIAL = {
+    "timedatectl_show": _RUNNING + "command -v timedatectl >/dev/null 2>&1 || exit 127; "
+                        "if running systemd-timedat; then $T timedatectl show; "
+                        f"elif command -v perl >/dev/null 2>&1; then perl -e '{_ADJTIMEX_PERL}'; "
+                        f"elif command -v python3 >/dev/null 2>&1; then python3 -c '{_ADJTIMEX_PYTHON}'; "
+                        "else echo 'the kernel clock flag cannot be read without starting systemd-timedated "
+                        "(no perl or python3 on the host)'; exit 4; fi",
+    "timedatectl_timesync": _RUNNING + "command -v timedatectl >/dev/null 2>&1 || exit 127; "
+                            "running systemd-timesyn || { echo 'systemd-timesyncd is not running'; exit 3; }; "
+                            "$T timedatectl show-timesync",
+}
+
+
 def _request(*names: str) -> Request:
-    return Request(commands=tuple((name, _guarded(*COMMANDS[name])) for name in names))
+    return Request(commands=tuple((name, _SPECIAL.get(name) or _guarded(*COMMANDS[name])) for name in names))
 
 
 CHRONY = _request("chronyc_tracking", "chronyc_sources", "chronyc_authdata")
@@ -107,6 +142,9 @@ def _answer(reader: Reader, host: HostFacts, name: str, parse: Callable, daemon:
     out = reader.command(name)
     if out is None:
         return None, Unavailable(command, f"`{command}` was not gathered")
+    if out.cut:
+        return None, Unavailable(command, f"`{command}` printed {out.size} bytes, more than one answer may carry "
+                                          f"(--max-host-bytes): its answer was not read")
     if out.rc == 127:
         return None, Unavailable(command, f"`{tool}` is not installed on the host (or not in the PATH): `{command}` "
                                           f"could not run (exit status 127), so {daemon.service}'s live state "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..display import escape, value
+
 
 @dataclasses.dataclass(frozen=True)
 class Line:
@@ -12,7 +14,8 @@ class Line:
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.lineno}"
+        """file:line, with a file name's newlines and undecodable bytes shown escaped."""
+        return f"{escape(self.path)}:{self.lineno}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.text}"
+        return f"{self.where}: {value(self.text)}"
