@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from . import identity, inventory, profiles, report, verdicts, views, waivers
-from .gather import collector, remote
+from .gather import collector, remote, transport
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
 from .display import MAX_MESSAGE, escape, shorten
@@ -25,6 +25,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16")
     profiles.add_options(group)
     waivers.add_options(group)
+    for name, default, meaning in _LIMITS:
+        group.addoption(f"--{name}", default=None, metavar="N", help=f"{meaning} (default {default}; ini: {name.replace('-', '_')})")
+        parser.addini(name.replace("-", "_"), meaning, default=str(default))
+
+
+#: the bounds of one host's gather: option, default, meaning
+_LIMITS = (
+    ("connect-timeout", 10, "seconds a host may take to start answering"),
+    ("host-timeout", 120, "seconds one host's whole gather may take"),
+    ("max-host-bytes", 16 * 1024 * 1024, "bytes one answer of a host may carry"),
+)
+
+
+def limits_of(config: pytest.Config):
+    """The transport's bounds: option, else pytest.ini, else the default; checked once."""
+    values = {}
+    for name, default, _ in _LIMITS:
+        raw = config.getoption(name.replace("-", "_")) or config.getini(name.replace("-", "_")) or str(default)
+        try:
+            number = float(raw) if name.endswith("timeout") else int(raw)
+        except ValueError:
+            raise pytest.UsageError(f"--{name}: expected a number, got {raw!r}") from None
+        if number <= 0:
+            raise pytest.UsageError(f"--{name}: expected a positive number, got {raw!r}")
+        values[name] = number
+    return transport.Limits(values["connect-timeout"], values["host-timeout"], int(values["max-host-bytes"]))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config._timesync_cache = {}
+    config._timesync_limits = limits_of(config)
     report.configure(config)
 
 
@@ -106,7 +133,7 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     cache = request.config._timesync_cache
     if hid not in cache:
         try:
-            cache[hid] = collector.collect(remote.executor(host, hid))
+            cache[hid] = collector.collect(remote.executor(host, hid, request.config._timesync_limits))
         except CouldNotCheck as exc:
             cache[hid] = exc
         finally:
