@@ -12,7 +12,7 @@ from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
 from ..services import BY_NAME
 from .host import HostFacts, Process
-from . import live
+from . import access, live
 from .daemon import StartOrigin, Starts
 
 NAME = "ntpd"
@@ -33,7 +33,7 @@ DEFAULT_KEYS = ("/etc/ntp/keys",)  # RHEL's `keys` file: never read, whatever in
 
 REQUEST = Request(
     files=tuple(MAIN_CONF.values()) + tuple(f for f, _ in OPTION_FILES) + WRAPPERS + (DHCP_CONF,),
-    globs=("/etc/ntpsec/ntp.d/*.conf",),
+    globs=("/etc/ntpsec/ntp.d/*.conf", "/etc/ntpsec/ntp.d/.*.conf"),  # ntpsec reads hidden *.conf too
 ).merged(systemd_unit.unit_request(UNITS["ntpsec"])).merged(live.NTPD)
 
 SECRET_PATHS: tuple[str, ...] = DEFAULT_KEYS
@@ -254,8 +254,28 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
     main_conf, origin = MAIN_CONF[flavor], f"{'ntpsec' if flavor == 'ntpsec' else 'ntp'} default"
     if command and command.options.get("c"):
         main_conf, origin = command.options["c"], f"-c in {command.origin}"
-    config, _ = ntp_conf.parse(main_conf, reader, flavor)
+    user = command.user if command else None
+    account = None
+    pending: list[str] = []
+    if user:
+        found = access.account(reader, user)
+        account = found if isinstance(found, access.Account) else None
+
+    def user_access(path: str) -> str | None:  # the NTS server files ntpsec reads as its -u account
+        if account is None:
+            return None
+        try:
+            return access.unreadable_reason(reader, account, path, supplementary=True)
+        except access.NotGathered:
+            pending.append(path)
+            return None
+    config, _ = ntp_conf.parse(main_conf, reader, flavor, run_user_access=user_access,
+                               options=command.options if command else None)
     problems = problems + [f"{path} is not readable as {host.user}" for path in config.unreadable]
+    problems += [f"{path} looks like key material: its content stays on the host, so what ntpd reads in it "
+                 f"cannot be checked" for path in config.withheld]
+    if pending:
+        problems.append(f"could not tell whether {user} can read {', '.join(pending)}")
 
     keys: list[tuple[str, str]] = []
     directive = config.last("keys")
@@ -273,10 +293,7 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
             if record is not None:
                 keysdir_files.append(record)
 
-    secret_files = []
-    for d in config.all("crypto"):
-        if "pw" in d.args:
-            secret_files.append(SecretFile(d.line.path, d.line, reader.file(d.line.path)))
+    secret_files = [SecretFile(line.path, line, reader.file(line.path)) for line in config.crypto_pw_lines]
     _forget_secrets(reader, {s.path for s in secret_files})
 
     first = getattr(config, "refusal", None)
