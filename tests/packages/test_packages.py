@@ -3,6 +3,7 @@ from timesync_audit.applicability import rule_applies
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import not_applicable
 from timesync_audit.rules import rule
+from timesync_audit.services import BY_NAME
 
 
 def _applies(host_facts, policy, service: str, purpose: str) -> None:
@@ -37,7 +38,7 @@ def _forbid(host_facts, names: tuple[str, ...], what: str) -> None:
       remediation="dnf install chrony / apt-get install chrony.")
 def test_package_chrony_installed(host_facts, policy):
     _applies(host_facts, policy, "chronyd", "present")
-    _require(host_facts, ("chrony",), "chrony")
+    _require(host_facts, BY_NAME["chronyd"].packages, "chrony")
 
 
 @rule(title="The ntp package is installed", severity="high", service="ntpd",
@@ -45,7 +46,7 @@ def test_package_chrony_installed(host_facts, policy):
       remediation="Install ntp (or ntpsec on Debian/Ubuntu).")
 def test_package_ntp_installed(host_facts, policy):
     _applies(host_facts, policy, "ntpd", "present")
-    _require(host_facts, ("ntp", "ntpsec"), "ntpd (ntp or ntpsec)")
+    _require(host_facts, BY_NAME["ntpd"].packages, "ntpd (ntp or ntpsec)")
 
 
 @rule(title="The ntp package is removed", severity="low", service="ntpd",
@@ -54,7 +55,7 @@ def test_package_ntp_installed(host_facts, policy):
       remediation="apt-get purge ntp ntpsec / dnf remove ntp ntpsec.")
 def test_package_ntp_removed(host_facts, policy):
     _applies(host_facts, policy, "ntpd", "absent")
-    _forbid(host_facts, ("ntp", "ntpsec"), "ntpd (ntp or ntpsec), a rival of the chosen time service,")
+    _forbid(host_facts, BY_NAME["ntpd"].packages, "ntpd (ntp or ntpsec), a rival of the chosen time service,")
 
 
 @rule(title="The systemd-timesyncd package is installed", severity="high", service="systemd-timesyncd",
@@ -63,7 +64,7 @@ def test_package_ntp_removed(host_facts, policy):
 def test_package_timesyncd_installed(host_facts, policy, gathered):
     _applies(host_facts, policy, "systemd-timesyncd", "present")
     binary = gathered.timesyncd.binary
-    _require(host_facts, ("systemd-timesyncd",), "systemd-timesyncd",
+    _require(host_facts, BY_NAME["systemd-timesyncd"].packages, "systemd-timesyncd",
              also_ok=binary)  # part of the systemd package on older releases
 
 
@@ -73,7 +74,7 @@ def test_package_timesyncd_installed(host_facts, policy, gathered):
       remediation="apt-get purge systemd-timesyncd.")
 def test_package_timesyncd_removed(host_facts, policy):
     _applies(host_facts, policy, "systemd-timesyncd", "absent")
-    _forbid(host_facts, ("systemd-timesyncd",), "systemd-timesyncd, a rival of the chosen time service,")
+    _forbid(host_facts, BY_NAME["systemd-timesyncd"].packages, "systemd-timesyncd, a rival of the chosen time service,")
 
 
 @rule(title="The ntpdate package is removed", severity="low", service="ntpdate",
@@ -81,4 +82,4 @@ def test_package_timesyncd_removed(host_facts, policy):
       remediation="apt-get purge ntpdate ntpsec-ntpdate / dnf remove ntpdate.")
 def test_package_ntpdate_removed(host_facts, policy):
     _applies(host_facts, policy, "ntpdate", "absent")
-    _forbid(host_facts, ("ntpdate", "ntpsec-ntpdate"), "ntpdate")
+    _forbid(host_facts, BY_NAME["ntpdate"].packages, "ntpdate")

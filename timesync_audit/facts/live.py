@@ -17,6 +17,7 @@ from ..evidence import non_compliant
 from ..gather.snapshot import Reader, Request
 from ..outcomes import CouldNotCheck
 from ..parsers import chronyc, ntpq, timedatectl
+from ..services import BY_NAME
 from .host import HostFacts
 
 #: name -> (tool, command line)
@@ -120,13 +121,13 @@ class _Daemon:
     unparsed_is_no_answer: bool
 
 
-_CHRONYD = _Daemon("chronyd", ("chronyd",), True,
+_CHRONYD = _Daemon("chronyd", BY_NAME["chronyd"].comms, True,
                    "chronyc cannot reach it: check chronyd's command socket (/run/chrony/chronyd.sock) "
                    "and `cmdport`/`bindcmdaddress`", "the chrony package", False)
-_NTPD = _Daemon("ntpd", ("ntpd", "ntpsec"), False,
+_NTPD = _Daemon("ntpd", BY_NAME["ntpd"].comms, False,
                 "ntpd does not answer ntpq from localhost: check `restrict` lines (noquery) for 127.0.0.1 and ::1",
                 "ntp, or ntpsec with python3-ntp", True)
-_TIMESYNCD = _Daemon("systemd-timesyncd", ("systemd-timesyn",), False,
+_TIMESYNCD = _Daemon("systemd-timesyncd", BY_NAME["systemd-timesyncd"].comms, False,
                      "timedatectl gets no answer over D-Bus: check systemd-timedated/systemd-timesyncd and dbus",
                      "systemd", True)
 

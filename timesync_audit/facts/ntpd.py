@@ -305,8 +305,8 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
 
 def build(reader: Reader, host: HostFacts) -> Ntpd:
     reader = reader.scoped()
-    installed = host.installed("ntp") or host.installed("ntpsec")
-    names = [n for n in ("ntp", "ntpsec") if host.installed(n)]
+    names = [n for n in BY_NAME["ntpd"].packages if host.installed(n)]
+    installed = bool(names)
     evidence = (", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
                 if installed else "package ntp (or ntpsec) is not installed")
     if not installed and host.running("ntpd"):
