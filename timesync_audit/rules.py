@@ -11,6 +11,7 @@ from typing import Callable, Mapping
 
 import pytest
 
+from .display import escape
 from .facts.daemon import Starts
 from .outcomes import CouldNotCheck
 
@@ -81,7 +82,7 @@ def rule(*, title: str, severity: str, service: str, rationale: str, remediation
 
 
 def refused(daemon: str, refusal: str) -> str:
-    return f"{daemon} refuses this configuration: {refusal}"
+    return f"{daemon} refuses this configuration: {escape(refusal)}"
 
 
 def judge_starts(func: Callable, meta: RuleMeta, kwargs: dict) -> None:

@@ -148,3 +148,22 @@ def test_fuzzed_answers_parse_or_raise_protocol_error(data):
         script.parse(answer, marker, request)
     except script.ProtocolError:
         pass
+
+
+def test_bytes_reach_the_parser_as_the_daemon_reads_them(tmp_path):
+    """A Latin-1 comment is a comment; a file name with a newline is shown escaped, at its own line."""
+    from timesync_audit.gather.snapshot import Reader
+    from timesync_audit.parsers import chrony_conf
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "chrony.conf").write_bytes(b"# r\xe9glage du serveur\nconfdir " + str(tmp_path).encode() + b"/conf.d\n")
+    (tmp_path / "conf.d" / "10-client.conf").write_bytes(b"# caf\xe9\nport 0\n")
+    (tmp_path / "conf.d" / "new\nline.conf").write_bytes(b"\xff\xfe binary junk\n")
+    request = Request(files=(f"{tmp_path}/chrony.conf",), globs=(f"{tmp_path}/conf.d/*.conf",))
+    _, snap, _ = run(request)
+    config, complete = chrony_conf.parse(f"{tmp_path}/chrony.conf", Reader(snap))
+    assert complete and config.last("port") is not None and config.last("port").args == ("0",)
+    refusal = config.refusal  # the junk file is read by chronyd as configuration: it refuses it
+    assert refusal is not None and refusal.where == f"{tmp_path}/conf.d/new\nline.conf:1"
+    from timesync_audit.display import escape
+    assert escape(refusal.where).endswith("/conf.d/new\\nline.conf:1")
+    assert "\\xff" in escape(f"{refusal.message}: \udcff")
