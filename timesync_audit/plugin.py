@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from . import identity, inventory, profiles, report, verdicts, views, waivers
+from . import hostspec, identity, inventory, profiles, report, verdicts, views, waivers
 from .gather import collector, remote, transport
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
@@ -67,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(inventory.XdistHooks(config), "timesync-inventory-xdist")
+    try:
+        hostspec.check(config.getoption("hosts", None), bool(config.getoption("ansible_inventory", None)))
+    except hostspec.HostSpecError as exc:
+        raise pytest.UsageError(str(exc)) from None
     try:
         # precedence: SSG defaults < profile < inventory variables < --policy
         base = default_policy()
