@@ -137,7 +137,10 @@ def _scan_integer(s: str, i: int, conv: str) -> tuple[int, int] | None:
         i += 1
     if not digits:
         return None
-    magnitude = int(digits, base)
+    # past 2**64 strtol/strtoul saturate: 40 significant digits are enough to say so (and Python
+    # refuses to convert more than 4300 digits)
+    significant = digits.lstrip("0") or "0"
+    magnitude = int(significant[:40], base) if len(significant) <= 40 else 1 << 70
     if conv == "d":  # strtol, then stored in an int
         value = -magnitude if sign == "-" else magnitude
         value = max(-(1 << 63), min(value, (1 << 63) - 1))

@@ -332,7 +332,8 @@ def parse_timespan_usec(text: str) -> int:
         # strtoll(p, &e, 10): optional blanks and sign, then digits; e == p when no digit follows
         m = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", p)
         if m:
-            value = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
+            digits = m.group(2).lstrip("0") or "0"
+            value = (int(digits) if len(digits) <= 25 else _INT64_MAX + 1) * (-1 if m.group(1) == "-" else 1)
             if value > _INT64_MAX or value < -_INT64_MAX - 1:
                 raise ValueError(f"'{text}': out of range")
             if value < 0:
@@ -391,7 +392,8 @@ def _checked_intervals(values: dict[str, int]) -> tuple[dict[str, int], list[str
         out["PollIntervalMinSec"] = DEFAULT_USEC["PollIntervalMinSec"]
     if out["PollIntervalMaxSec"] < out["PollIntervalMinSec"]:
         log.append("warning: PollIntervalMaxSec= is smaller than PollIntervalMinSec=. Using default value.")
-        out["PollIntervalMaxSec"] = max(DEFAULT_USEC["PollIntervalMaxSec"], out["PollIntervalMinSec"] * 32)
+        # usec_t arithmetic: the product wraps at 2**64 as in C (PollIntervalMinSec=infinity * 32)
+        out["PollIntervalMaxSec"] = max(DEFAULT_USEC["PollIntervalMaxSec"], (out["PollIntervalMinSec"] * 32) % (1 << 64))
     if out["ConnectionRetrySec"] < 1 * USEC_PER_SEC:
         log.append("warning: Invalid ConnectionRetrySec=. Using default value.")
         out["ConnectionRetrySec"] = DEFAULT_USEC["ConnectionRetrySec"]
@@ -745,5 +747,5 @@ def _string_is_safe(text: str) -> bool:
 
 
 def _major(version: str) -> int | None:
-    m = re.match(r"(?:\d+:)?(\d+)", version or "")
+    m = re.match(r"(?:\d+:)?(\d{1,9})(?!\d)", version or "")
     return int(m.group(1)) if m else None
