@@ -7,7 +7,7 @@ gathered output and no transport object ever goes into a message or a log.
 from __future__ import annotations
 
 from ..outcomes import CouldNotCheck
-from ..display import shorten
+from ..display import escape, shorten
 from . import script, transport
 from .snapshot import Request, Snapshot
 
@@ -45,9 +45,25 @@ def _cause(stderr: bytes) -> str:
     return useful[-1] if useful else ""
 
 
+def _last_item(partial: bytes, marker: str) -> str:
+    """Which file or command was being sent when the answer passed the cap: ' (in NAME)'."""
+    head = marker.encode() + b" "
+    at = partial.rfind(b"\n" + head)
+    while at >= 0:
+        line = partial[at + 1:partial.find(b"\n", at + 1)]
+        kind, _, rest = line[len(head):].partition(b" ")
+        if kind == b"CMD":
+            return f" (in the output of {rest.decode('ascii', 'replace')})"
+        if kind == b"FILE":
+            path = rest.rsplit(b"|", 1)[-1].decode("utf-8", "surrogateescape")
+            return f" (in {path})"
+        at = partial.rfind(b"\n" + head, 0, at)
+    return ""
+
+
 def could_not_check(host_id: str, cause: str) -> CouldNotCheck:
     found = hint(cause)
-    text = f"{host_id}: {cause}" + (f" ({found})" if found else "")
+    text = escape(f"{host_id}: {cause}") + (f" ({found})" if found else "")
     return CouldNotCheck(shorten(text))
 
 
@@ -56,14 +72,19 @@ def executor(host, host_id: str, limits: transport.Limits | None = None):
 
     def execute(request: Request, secret_paths: tuple[str, ...]) -> Snapshot:
         marker = script.new_marker()
-        text = script.render(request, marker, secret_paths, cap=limits.max_bytes)
+        # one file or command may fill a quarter of an answer: a chronyc that prints megabytes
+        # costs its own rules, not the whole host's
+        cap = max(1, limits.max_bytes // 4)
+        text = script.render(request, marker, secret_paths, cap=cap)
         try:
             answer = transport.run_script(host.backend, text.encode(), limits)
         except transport.TransportError as exc:
-            raise could_not_check(host_id, f"{exc.cause} ({exc.phase})" if exc.phase in ("connect", "gather")
-                                  else exc.cause) from None
+            cause = f"{exc.cause} ({exc.phase})" if exc.phase in ("connect", "gather") else exc.cause
+            if exc.phase == "size":
+                cause += _last_item(exc.partial, marker)
+            raise could_not_check(host_id, cause) from None
         try:
-            return script.parse(answer.stdout, marker, request, cap=limits.max_bytes)
+            return script.parse(answer.stdout, marker, request, cap=cap)
         except script.ProtocolError as exc:
             cause = _cause(answer.stderr)
             if cause and marker.encode() + b" BEGIN" not in answer.stdout:

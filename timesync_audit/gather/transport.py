@@ -45,10 +45,11 @@ class Answer:
 class TransportError(Exception):
     """The host could not be asked or did not answer; `phase` is connect, gather or size."""
 
-    def __init__(self, cause: str, phase: str = "gather"):
+    def __init__(self, cause: str, phase: str = "gather", partial: bytes = b""):
         super().__init__(cause)
         self.cause = cause
         self.phase = phase
+        self.partial = partial  # what the host had sent (to name the file or command that overflowed)
 
 
 def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = None) -> str:
@@ -134,7 +135,7 @@ def run_subprocess(argv: list[str], script: bytes, limits: Limits) -> Answer:
                     continue
                 key.data.extend(chunk)
                 if len(out) > limits.max_bytes:
-                    raise TransportError(f"answered more than {limits.max_bytes} bytes", "size")
+                    raise TransportError(f"answered more than {limits.max_bytes} bytes", "size", bytes(out[-(limits.max_bytes // 4 + 64 * KIB):]))
                 if len(err) > 64 * KIB:
                     del err[:-64 * KIB]  # keep the last words: the cause is at the end
         remaining = max(0.1, limits.host_timeout - (time.monotonic() - start))
@@ -183,7 +184,7 @@ def run_paramiko(backend, script: bytes, limits: Limits) -> Answer:
                 del err[:-64 * KIB]
                 got = True
             if len(out) > limits.max_bytes:
-                raise TransportError(f"answered more than {limits.max_bytes} bytes", "size")
+                raise TransportError(f"answered more than {limits.max_bytes} bytes", "size", bytes(out[-(limits.max_bytes // 4 + 64 * KIB):]))
             if not got:
                 if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
