@@ -32,6 +32,7 @@ def tree(tmp_path):
     (tmp_path / "conf.d" / "pipe|name.conf").write_bytes(b"cmdport 0\n")
     (tmp_path / "conf.d" / "pem.conf").write_text(PEM)
     (tmp_path / "conf.d" / "keys.conf").write_text("# looks like config\n" + KEY_LINE + "\n")
+    (tmp_path / "conf.d" / "pgp.conf").write_text("-----BEGIN PGP PRIVATE KEY BLOCK-----\ncanaryPEMcanary\n")
     (tmp_path / "ntp.conf").write_text("server a\ncrypto pw CANARYPW1 randfile /dev/urandom\n"
                                        "  crypto\trandfile /dev/urandom pw CANARYPW2\ncryptopw notasecret\n")
     return tmp_path
@@ -54,12 +55,27 @@ def test_key_material_by_content_and_passwords_never_leave_the_host(tree):
     raw, snap, _ = run(Request(files=(f"{tree}/ntp.conf",), globs=(f"{tree}/conf.d/*.conf",)))
     for canary in (b"CANARYPW1", b"CANARYPW2", b"canaryPEMcanary", b"CANARYKEYCANARYKEY"):
         assert canary not in raw
-    for name in ("pem.conf", "keys.conf"):
+    for name in ("pem.conf", "keys.conf", "pgp.conf"):
         record = snap.files[f"{tree}/conf.d/{name}"]
         assert record.content is None and record.withheld == "key material" and record.stat is not None
     ntp = snap.files[f"{tree}/ntp.conf"].content.split("\n")
     assert ntp[1] == "crypto pw <redacted>" and ntp[2] == "  crypto\trandfile /dev/urandom pw <redacted>"
     assert ntp[3] == "cryptopw notasecret"  # not the crypto directive: left as it is
+
+
+def test_every_password_of_a_crypto_line_stays_on_the_host(tmp_path):
+    """Redaction starts at the first `pw`: a later `pw` (a value, as in `ident pw`, or the option
+    repeated) must not let the password before it through; commented-out and mixed-case lines too."""
+    lines = ["crypto pw CANARYPW1 ident pw", "crypto pw CANARYPW2 pw CANARYPW3", "crypto ident pw pw CANARYPW4",
+             "crypto randfile /dev/urandom pw CANARYPW5 host pw", "# crypto pw CANARYPW6", "#crypto\tpw CANARYPW7",
+             "Crypto PW CANARYPW8", "server a # not a crypto line, pw stays"]
+    (tmp_path / "ntp.conf").write_text("\n".join(lines) + "\n")
+    raw, snap, _ = run(Request(files=(f"{tmp_path}/ntp.conf",)))
+    assert b"CANARYPW" not in raw
+    assert snap.files[f"{tmp_path}/ntp.conf"].content.split("\n") == [
+        "crypto pw <redacted>", "crypto pw <redacted>", "crypto ident pw <redacted>",
+        "crypto randfile /dev/urandom pw <redacted>", "# crypto pw <redacted>", "#crypto\tpw <redacted>",
+        "Crypto PW <redacted>", "server a # not a crypto line, pw stays", ""]
 
 
 def test_command_output_cannot_forge_frames_nor_read_the_nonce(tree):

@@ -78,11 +78,15 @@ secret() {
   return 1
 }
 keymat() {
-  grep -q -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' \
+  grep -q -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----' \
     -e '^[[:space:]]*[0-9]+[[:space:]]+([^[:space:]]*[^0-9.eE+[:space:]-]|[0-9]+([[:space:]]|$))' "$1" 2>/dev/null
 }
 send() {
-  sed -e 's/^\([[:space:]]*crypto[[:space:]]\(.*[[:space:]]\)\{0,1\}pw\)\([[:space:]].*\)\{0,1\}$/\1 <redacted>/' -e 's/^/:/' "$1" 2>/dev/null
+  # on a crypto line (also commented out, in any case): everything from the FIRST word pw on is
+  # redacted (sed takes the leftmost match): `pw` may come again later, as a value (`ident pw`)
+  # or a repeated option, and every value after a pw is a password
+  sed -e '/^[[:space:]#]*[Cc][Rr][Yy][Pp][Tt][Oo][[:space:]]/s/\([[:space:]][Pp][Ww]\)\([[:space:]].*\)\{0,1\}$/\1 <redacted>/' \
+    -e 's/^/:/' "$1" 2>/dev/null
 }
 file() {
   if secret "$1"; then statonly "$1"; return; fi
@@ -154,7 +158,7 @@ def glob_dir(pattern: str) -> str:
 #: a chrony or ntp key line: an integer ID, then a word that is not a plain decimal number (a type,
 #: HEX:/ASCII:, a password) or an integer (a numeric key); a tempcomp point ("20.0 1.5") is not one
 _S = "[ \t\n\v\f\r]"
-_KEY_MATERIAL = re.compile(rf"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----|^{_S}*[0-9]+{_S}+"
+_KEY_MATERIAL = re.compile(rf"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|^{_S}*[0-9]+{_S}+"
                            rf"([^ \t\n\v\f\r]*[^0-9.eE+ \t\n\v\f\r-]|[0-9]+({_S}|$))", re.M)
 
 
