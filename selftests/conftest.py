@@ -1,6 +1,22 @@
-"""The project's own tests: the repository root must be importable."""
+"""The project's own tests: the repository root must be importable.
+
+Hypothesis profiles for the property tests (selftests/unit/test_fuzz_parsers.py):
+- "ci", loaded by default: 100 examples per test, the same ones every run (derandomized), so that
+  the whole fuzz file stays well under 30 s;
+- "long", chosen with `--hypothesis-profile=long`: 10,000 new random examples per test.
+Neither keeps an example database (nothing is written into the work tree): a failure prints the
+input and a `@reproduce_failure` blob instead.
+"""
 import pathlib
 import sys
 
+from hypothesis import HealthCheck, settings
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+_SHARED = dict(deadline=None, database=None, print_blob=True,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=100, derandomize=True, **_SHARED)
+settings.register_profile("long", max_examples=10_000, **_SHARED)
+settings.load_profile("ci")

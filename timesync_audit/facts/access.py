@@ -39,16 +39,28 @@ class Account:
         return self.groups if supplementary else (self.gid,)
 
 
+def _decimal(text: str) -> int | None:
+    """A uid or gid as getent and id print it (ASCII digits), or None: str.isdigit() also accepts
+    digits int() refuses ("²"), and int() refuses more than 4300 digits, which no id has."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def parse_accounts(text: str) -> dict[str, Account]:
     """`getent passwd` lines, each followed by a tab and `id -G`."""
     found: dict[str, Account] = {}
     for line in text.splitlines():
         entry, _, groups = line.partition("\t")
         fields = entry.split(":")
-        if len(fields) < 4 or not fields[2].isdigit() or not fields[3].isdigit():
+        uid, gid = (_decimal(fields[2]), _decimal(fields[3])) if len(fields) >= 4 else (None, None)
+        if uid is None or gid is None:
             continue
-        gids = tuple(int(g) for g in groups.split() if g.isdigit())
-        found[fields[0]] = Account(fields[0], int(fields[2]), int(fields[3]), gids or (int(fields[3]),))
+        gids = tuple(g for g in (_decimal(word) for word in groups.split()) if g is not None)
+        found[fields[0]] = Account(fields[0], uid, gid, gids or (gid,))
     return found
 
 

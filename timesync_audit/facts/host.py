@@ -122,6 +122,17 @@ class HostFacts:
         return [p for p in self.processes if p.comm in comms]
 
 
+def _decimal(text: str) -> int | None:
+    """A pid or uid as the host prints it (ASCII digits), or None: str.isdigit() also accepts digits
+    int() refuses ("²"), and int() refuses more than 4300 digits, which no pid or uid has."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def parse_packages(text: str) -> dict[str, Package]:
     result: dict[str, Package] = {}
     for line in text.splitlines():
@@ -146,12 +157,13 @@ def parse_processes(text: str) -> list[Process]:
     result = []
     for line in text.splitlines():
         fields = line.split("\t")
-        if len(fields) not in (5, 6) or not fields[0].isdigit():
+        pid = _decimal(fields[0]) if len(fields) in (5, 6) else None
+        if pid is None:
             continue
-        pid, comm, uid, user, args = fields[:5]
+        _, comm, uid, user, args = fields[:5]
         namespace = fields[5] if len(fields) == 6 and fields[5] in ("own", "other") else "own"
         argv = tuple(a for a in args.split("\x1f") if a)
-        result.append(Process(int(pid), comm, int(uid) if uid.isdigit() else None, user or uid, argv, namespace))
+        result.append(Process(pid, comm, _decimal(uid), user or uid, argv, namespace))
     return result
 
 
@@ -199,8 +211,8 @@ def build(reader: Reader) -> HostFacts:
     uid, user = None, "?"
     if identity and identity.ok:
         lines = identity.stdout.split()
-        if lines and lines[0].isdigit():
-            uid = int(lines[0])
+        uid = _decimal(lines[0]) if lines else None
+        if uid is not None:
             user = lines[1] if len(lines) > 1 else lines[0]
     else:
         problems.append("could not tell which user the checks run as (id failed)")

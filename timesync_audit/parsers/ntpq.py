@@ -38,6 +38,17 @@ def _table(text: str, header_word: str) -> list[str] | None:
     return None
 
 
+def _decimal(text: str) -> int | None:
+    """A count as ntpq prints it (ASCII digits), or None: str.isdigit() also accepts digits int()
+    refuses ("²"), and int() refuses more than 4300 digits, which no ntpq count has."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _no_table(text: str) -> ParseError:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return ParseError(lines[0] if lines else "(no output)")
@@ -89,7 +100,7 @@ def parse_peers(text: str) -> list[Peer]:
             raise ParseError(f"peers: expected 10 fields, got {len(fields)}: {line.strip()!r}")
         if tally not in TALLY:
             raise ParseError(f"peers: unknown tally code {tally!r}: {line.strip()!r}")
-        stratum = int(fields[2]) if fields[2].isdigit() else None
+        stratum = _decimal(fields[2])
         peers.append(Peer(tally, *fields[:2], stratum, *fields[3:]))
     if pending is not None:
         raise ParseError(f"peers: row of {pending[1]} is cut short")
@@ -131,7 +142,8 @@ def parse_associations(text: str) -> list[Association]:
         fields = line.split()
         if len(fields) == 8:  # empty last_event
             fields.insert(7, "")
-        if len(fields) != 9 or not fields[0].isdigit() or not fields[1].isdigit():
+        index, assid = (_decimal(fields[0]), _decimal(fields[1])) if len(fields) == 9 else (None, None)
+        if index is None or assid is None:
             raise ParseError(f"associations: unexpected row {line.strip()!r}")
-        result.append(Association(int(fields[0]), int(fields[1]), *fields[2:]))
+        result.append(Association(index, assid, *fields[2:]))
     return result
