@@ -15,6 +15,7 @@ import posixpath
 
 from ..gather.snapshot import Reader, Request
 from ..services import SERVICES
+from ..parsers.numbers import decimal as _decimal
 
 #: accounts asked for in the first round trip: every service's packaged users
 ACCOUNT_COMMAND = "accounts"
@@ -38,16 +39,6 @@ class Account:
     def gids(self, supplementary: bool) -> tuple[int, ...]:
         return self.groups if supplementary else (self.gid,)
 
-
-def _decimal(text: str) -> int | None:
-    """A uid or gid as getent and id print it (ASCII digits), or None: str.isdigit() also accepts
-    digits int() refuses ("²"), and int() refuses more than 4300 digits, which no id has."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def parse_accounts(text: str) -> dict[str, Account]:

@@ -13,6 +13,7 @@ from ..gather.snapshot import Reader, Request
 from ..platforms import OsRelease, parse_os_release
 from ..services import COMMS, INIT_SCRIPTS, PACKAGES, UNITS
 from .access import FIRST_ROUND_USERS, account_request
+from ..parsers.numbers import decimal as _decimal
 
 _PACKAGES_SH = (
     "if command -v dpkg-query >/dev/null 2>&1; then printf 'manager\\tdpkg\\n'; dpkg-query -W "
@@ -121,16 +122,6 @@ class HostFacts:
     def running(self, *comms: str) -> list[Process]:
         return [p for p in self.processes if p.comm in comms]
 
-
-def _decimal(text: str) -> int | None:
-    """A pid or uid as the host prints it (ASCII digits), or None: str.isdigit() also accepts digits
-    int() refuses ("²"), and int() refuses more than 4300 digits, which no pid or uid has."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def parse_packages(text: str) -> dict[str, Package]:

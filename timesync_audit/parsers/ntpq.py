@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from .numbers import decimal as _decimal
 
 TALLY = {"*": "system peer", "o": "system peer (PPS)", "+": "candidate", "-": "outlier", "#": "backup",
          "x": "falseticker", ".": "excess", " ": "rejected"}
@@ -37,16 +38,6 @@ def _table(text: str, header_word: str) -> list[str] | None:
             return [line for line in lines[i + 2:] if line.strip()]
     return None
 
-
-def _decimal(text: str) -> int | None:
-    """A count as ntpq prints it (ASCII digits), or None: str.isdigit() also accepts digits int()
-    refuses ("²"), and int() refuses more than 4300 digits, which no ntpq count has."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def _no_table(text: str) -> ParseError:
