@@ -226,7 +226,24 @@ def run_other(backend, script: bytes, limits: Limits) -> Answer:
     return answer
 
 
+def resolve(backend):
+    """The backend that really reaches the host: an ansible:// host is reached through the
+    connection its inventory names (ssh, paramiko, docker, local...), which the suite drives
+    itself; only `force_ansible` goes through ansible."""
+    if getattr(backend, "NAME", "") != "ansible" or getattr(backend, "force_ansible", False):
+        return backend
+    resolved = getattr(backend, "_timesync_resolved", None)
+    if resolved is None:
+        host = backend.ansible_runner.get_host(backend.host, ssh_config=backend.ssh_config,
+                                               ssh_identity_file=backend.ssh_identity_file)
+        if host is None:
+            return backend
+        resolved = backend._timesync_resolved = host.backend
+    return resolved
+
+
 def run_script(backend, script: bytes, limits: Limits) -> Answer:
+    backend = resolve(backend)
     if getattr(backend, "NAME", "") == "paramiko":
         return run_paramiko(backend, script, limits)
     argv = command_for(backend, limits)
@@ -237,6 +254,7 @@ def run_script(backend, script: bytes, limits: Limits) -> Answer:
 
 def close(backend) -> None:
     """Close what the suite opened on the host: paramiko's client, ssh's shared master."""
+    backend = getattr(backend, "_timesync_resolved", None) or backend
     name = getattr(backend, "NAME", "")
     if name == "paramiko" and "client" in vars(backend):
         try:
