@@ -1050,6 +1050,7 @@ def test_chronyc_tracking_parses_or_raises_parse_error(text):
 
 
 @given(text=st.one_of(SOURCES, raw))
+@example(text="^,*,172.29.73.10,8,6,-1,47,0.000024016,0.000024016,0.000024016")  # reach is octal digits
 def test_chronyc_sources_parse_or_raise_parse_error(text):
     try:
         sources = chronyc.parse_sources(text)

@@ -192,3 +192,16 @@ def test_processes_carry_their_pid_namespace():
     out = subprocess.run(["/bin/sh", "-c", host._PROCESSES_SH], capture_output=True, text=True, timeout=30)
     for line in out.stdout.splitlines():
         assert line.split("\t")[-1] in ("own", "other", "unknown")
+
+
+def test_a_configuration_too_long_to_parse_is_could_not_check_not_a_memory_bill():
+    """A 440,000-line chrony.conf cost 1.2 GB of controller memory; past MAX_LINES nothing is parsed."""
+    import resource
+    from support import run_rule
+    big = "".join(f"server ntp{i}.example.com iburst maxpoll 10\n" for i in range(collector.MAX_LINES + 10))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome = run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": big}))
+    assert outcome.status == "error" and f"more than the audit parses for one host ({collector.MAX_LINES})" in outcome.message
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: far below a parse
+    small = "".join(f"server ntp{i}.example.com iburst maxpoll 10\n" for i in range(100))
+    assert run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": small})).status == "failed"

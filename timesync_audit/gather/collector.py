@@ -25,7 +25,7 @@ for _module in DAEMONS:
 Execute = Callable[[Request, tuple[str, ...]], Snapshot]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)  # a host's whole snapshot: never repr'd into a traceback
 class Gathered:
     host: host.HostFacts
     daemons: dict  # daemon module NAME -> its facts
@@ -51,10 +51,33 @@ class Gathered:
         return self.daemons[timesyncd.NAME]
 
 
+#: configuration lines (all gathered files together) the audit parses for one host. Real hosts hold
+#: a few thousand at most; a parsed line costs about a kilobyte, so past this a host could make the
+#: controller's memory its own (a 440,000-line chrony.conf took 1.2 GB): it is could-not-check.
+MAX_LINES = 50_000
+
+
+def _lines(snapshot: Snapshot) -> int:
+    return sum(r.content.count("\n") + 1 for r in snapshot.files.values() if r.content)
+
+
+def _too_long(snapshot: Snapshot) -> Snapshot | None:
+    """The snapshot with every file's content left out, when there is too much of it to parse."""
+    if _lines(snapshot) <= MAX_LINES:
+        return None
+    emptied = Snapshot(dict(snapshot.files), dict(snapshot.stats), dict(snapshot.globs), dict(snapshot.commands),
+                       snapshot.round_trips, dict(snapshot.denied_globs), dict(snapshot.cut_globs))
+    emptied.files = {p: dataclasses.replace(r, content="") if r.content else r for p, r in snapshot.files.items()}
+    return emptied
+
+
 def _build(snapshot: Snapshot) -> tuple[Reader, host.HostFacts, dict]:
     reader = Reader(snapshot)
     host_facts = host.build(reader)
-    daemons = {m.NAME: m.build(reader, host_facts) for m in DAEMONS}
+    parsed = _too_long(snapshot) or snapshot
+    daemons = {m.NAME: m.build(Reader(parsed) if parsed is not snapshot else reader, host_facts) for m in DAEMONS}
+    if parsed is not snapshot:
+        reader.needs = type(reader.needs)()  # nothing more is gathered for what will not be parsed
     return reader, host_facts, daemons
 
 
@@ -76,6 +99,9 @@ def collect(execute: Execute) -> Gathered:
         snapshot.merge(execute(needs, secret_paths))
     reader, host_facts, daemons = _build(snapshot)
     problems = list(host_facts.problems)
+    if _lines(snapshot) > MAX_LINES:
+        problems.append(f"its configuration files hold {_lines(snapshot)} lines, more than the audit parses "
+                        f"for one host ({MAX_LINES})")
     if reader.needs:
         missing = ", ".join(reader.needs.files + reader.needs.globs + reader.needs.stats + reader.needs.stat_globs)
         problems.append(f"configuration nested deeper than {MAX_ROUNDS} rounds of gathering; not read: {missing}")

@@ -63,7 +63,29 @@ def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = Non
             f"else exec {shell}; fi")
 
 
+_CONTROL_DIR: list[str] = []
+
+
+def _control_path() -> str:
+    """A ControlPath of this process's own: the suite's shared ssh master is never another run's
+    (two runs on one host must not end each other's connections with -O exit), and never the
+    user's. The directory goes when the process ends."""
+    if not _CONTROL_DIR:
+        import atexit
+        import shutil
+        import tempfile
+        directory = tempfile.mkdtemp(prefix="tsa-ssh-")
+        atexit.register(shutil.rmtree, directory, True)
+        _CONTROL_DIR.append(directory)
+    return _CONTROL_DIR[0] + "/cm-%%C"  # %% : testinfra %-formats the command line
+
+
+def _own_master(backend) -> None:
+    backend.controlpath = _control_path()
+
+
 def _ssh_argv(backend, remote: str, limits: Limits) -> list[str]:
+    _own_master(backend)
     timeout_before = backend.timeout
     backend.timeout = max(1, int(round(limits.connect_timeout)))
     try:
@@ -263,6 +285,8 @@ def close(backend) -> None:
             pass
         del backend.__dict__["client"]
     elif name in ("ssh", "safe-ssh"):
+        if not _CONTROL_DIR or not str(getattr(backend, "controlpath", "")).startswith(_CONTROL_DIR[0]):
+            return  # the suite opened no master of its own for this host
         cmd, args = backend._build_ssh_command("true")
         text = " ".join(cmd).replace(" %s %s", " -O exit %s", 1)
         try:

@@ -162,10 +162,9 @@ def parse_sources(text: str) -> list[Source]:
     for f in _rows(text, 10, "sources"):
         if f[0] not in MODES or f[1] not in STATES:
             raise ParseError(f"sources: unknown mode/state {f[0]!r},{f[1]!r}")
-        try:
-            reach = int(f[5], 8)
-        except ValueError:
-            raise ParseError(f"sources: reach {f[5]!r} is not octal") from None
+        if not re.fullmatch(r"[0-7]+", f[5]):  # int(x, 8) also takes "-1", "+7", "0o7", "1_7"
+            raise ParseError(f"sources: reach {f[5]!r} is not octal")
+        reach = int(f[5], 8)
         sources.append(Source(f[0], f[1], f[2], _number(f[3], int, "sources"), _number(f[4], int, "sources"),
                               reach, _number(f[6], int, "sources"),
                               *[_number(v, float, "sources") for v in f[7:10]]))
