@@ -10,9 +10,10 @@ Each case is a throwaway container of the lab image (tsa-lab-chrony:latest) name
 tsa-bench-<random>-<case>, started with `--network none`, no added capability and
 `sleep infinity` (no systemd: the suite sees no running chronyd). The case's files are
 written into it, then the suite is run against it as a user runs it, in a subprocess
-whose peak RSS is wait4's ru_maxrss (what /usr/bin/time -v reports). Runs are interleaved across cases (run 1 of every case, then
-run 2, ...) and the table shows medians. Every container this script started is removed
-by its exact name at the end, also on an error or Ctrl-C.
+whose peak RSS is wait4's ru_maxrss (what /usr/bin/time -v reports). Runs are interleaved
+across cases (run 1 of every case, then run 2, ...) and the table shows medians. Every
+container this script started is removed by its exact name at the end, also on an error,
+Ctrl-C or SIGTERM.
 
 This is a measurement, not a test: nothing here fails when a target is missed; the
 table says which case meets it.
@@ -94,8 +95,8 @@ CASES = (
     Case("conf-50mb", "50 MB /etc/chrony/chrony.conf",
          f"{_lines(1_470_589)} >> /etc/chrony/chrony.conf"),
     Case("chronyc-100mb", f"`chronyc` wrapper ({WRAPPER}) printing 100 MB",
-         f"printf '#!/bin/sh\\nyes \"^* 192.0.2.1 2 6 377 12 +1ms[+1ms] +/- 20ms\" | head -c 100000000\\n' > {WRAPPER}; "
-         f"chmod 755 {WRAPPER}"),
+         "printf '#!/bin/sh\\nyes \"^* 192.0.2.1 2 6 377 12 +1ms[+1ms] +/- 20ms\" | head -c 100000000\\n' "
+         f"> {WRAPPER}; chmod 755 {WRAPPER}"),
     Case("include-usr-glob", "`include /usr/*/*/*` added to chrony.conf",
          "echo 'include /usr/*/*/*' >> /etc/chrony/chrony.conf"),
     Case("include-300mb", "300 MB in one file reached by an include",
@@ -376,8 +377,8 @@ def main() -> int:
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGINT too: ignored when started in the background
+        signal.signal(signum, terminate)
 
     containers = Containers()
     results: dict[str, list[Run]] = {c.name: [] for c in cases}

@@ -205,3 +205,11 @@ def test_a_configuration_too_long_to_parse_is_could_not_check_not_a_memory_bill(
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: far below a parse
     small = "".join(f"server ntp{i}.example.com iburst maxpoll 10\n" for i in range(100))
     assert run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": small})).status == "failed"
+
+
+def test_long_lines_under_the_line_bound_are_bounded_by_bytes():
+    from support import run_rule
+    line = "server ntp.example.com iburst maxpoll 10 " + "minpoll 6 " * 190 + "\n"  # about 2 kB, valid
+    big = {f"/etc/chrony/conf.d/big{i}.conf": line * 1100 for i in range(4)}  # 8.8 MB, 4,400 lines
+    outcome = run_rule("chronyd_client_only", recorded_host("debian12-chrony", big))
+    assert outcome.status == "error" and "bytes, more than the audit parses for one host" in outcome.message

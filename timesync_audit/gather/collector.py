@@ -55,15 +55,31 @@ class Gathered:
 #: a few thousand at most; a parsed line costs about a kilobyte, so past this a host could make the
 #: controller's memory its own (a 440,000-line chrony.conf took 1.2 GB): it is could-not-check.
 MAX_LINES = 50_000
+#: and the bytes: long lines under the line bound (31,200 lines of 2 kB) cost 0.5 GB to parse
+MAX_PARSED_BYTES = 8 * 1024 * 1024
 
 
 def _lines(snapshot: Snapshot) -> int:
     return sum(r.content.count("\n") + 1 for r in snapshot.files.values() if r.content)
 
 
+def _bytes(snapshot: Snapshot) -> int:
+    return sum(len(r.content) for r in snapshot.files.values() if r.content)
+
+
+def _too_long_why(snapshot: Snapshot) -> str | None:
+    lines, size = _lines(snapshot), _bytes(snapshot)
+    if lines > MAX_LINES:
+        return f"its configuration files hold {lines} lines, more than the audit parses for one host ({MAX_LINES})"
+    if size > MAX_PARSED_BYTES:
+        return (f"its configuration files hold {size} bytes, more than the audit parses for one host "
+                f"({MAX_PARSED_BYTES} bytes)")
+    return None
+
+
 def _too_long(snapshot: Snapshot) -> Snapshot | None:
     """The snapshot with every file's content left out, when there is too much of it to parse."""
-    if _lines(snapshot) <= MAX_LINES:
+    if _too_long_why(snapshot) is None:
         return None
     emptied = Snapshot(dict(snapshot.files), dict(snapshot.stats), dict(snapshot.globs), dict(snapshot.commands),
                        snapshot.round_trips, dict(snapshot.denied_globs), dict(snapshot.cut_globs))
@@ -99,9 +115,9 @@ def collect(execute: Execute) -> Gathered:
         snapshot.merge(execute(needs, secret_paths))
     reader, host_facts, daemons = _build(snapshot)
     problems = list(host_facts.problems)
-    if _lines(snapshot) > MAX_LINES:
-        problems.append(f"its configuration files hold {_lines(snapshot)} lines, more than the audit parses "
-                        f"for one host ({MAX_LINES})")
+    too_long = _too_long_why(snapshot)
+    if too_long:
+        problems.append(too_long)
     if reader.needs:
         missing = ", ".join(reader.needs.files + reader.needs.globs + reader.needs.stats + reader.needs.stat_globs)
         problems.append(f"configuration nested deeper than {MAX_ROUNDS} rounds of gathering; not read: {missing}")
