@@ -121,7 +121,9 @@ def peers(text):
     lines = text.splitlines()
     if not lines or "remote" not in lines[0]:
         return None
-    return [l.split()[0].lstrip("*+-#xo.") for l in lines[2:] if l.strip()]
+    found = [l.split()[0].lstrip("*+-#xo.") for l in lines[2:] if l.strip()]
+    # ntpq names the local clock driver by its address until the driver has started: one peer
+    return [re.sub(r"^127\.127\.1\.(\d+)$", r"LOCAL(\1)", name) for name in found]
 
 
 def run(case, harness):
