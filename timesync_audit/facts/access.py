@@ -119,3 +119,17 @@ def unreadable_reason(reader: Reader, account: Account, path: str, supplementary
         st = record.stat
         return f"{st.user}:{st.group} {st.mode:04o}: not readable by {account.name}"
     return None
+
+
+def checker(reader: Reader, account: Account | None, supplementary: bool, pending: list[str]):
+    """The callback parsers ask about files a daemon reads as `account`: why it cannot read a
+    path, or None. A path whose stats are not gathered yet goes to `pending` (asked for next round)."""
+    def check(path: str) -> str | None:
+        if account is None:
+            return None
+        try:
+            return unreadable_reason(reader, account, path, supplementary)
+        except NotGathered:
+            pending.append(path)
+            return None
+    return check

@@ -20,7 +20,7 @@ from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from ..services import CHRONY_WAIT_UNIT, BY_NAME
 from . import access, live
-from .daemon import StartOrigin, Starts
+from .daemon import StartCommands, StartOrigin, Starts, merge_start
 from .host import HostFacts, Process
 
 NAME = "chrony"
@@ -79,7 +79,7 @@ class TrustAnchor:
 
 
 @dataclasses.dataclass
-class ChronyFacts:
+class ChronyFacts(StartCommands):
     """One start of chronyd (see facts.daemon): what it reads, as whom, and whether it starts."""
 
     layout: ChronyLayout
@@ -104,14 +104,6 @@ class ChronyFacts:
 
     #: the other command lines that start these same files as the same account (deduplicated starts)
     also: list = dataclasses.field(default_factory=list)
-
-    @property
-    def start_commands(self) -> list[StartCommand]:
-        return ([self.command] if self.command else []) + [c for c in self.also if c != self.command]
-
-    @property
-    def running(self) -> list[tuple[Process, StartCommand]]:
-        return [(self.process, self.command)] if self.process and self.command else []
 
 
 @dataclasses.dataclass
@@ -165,19 +157,6 @@ def _run_user(layout: ChronyLayout, config: ChronyConfig, command: StartCommand 
     return layout.user, f"{layout.family} build default"
 
 
-def _user_access(reader: Reader, account: access.Account | None, pending: list[str]):
-    """The callback the parser asks about files chronyd reads after dropping root."""
-    def check(path: str) -> str | None:
-        if account is None:
-            return None
-        try:
-            return access.unreadable_reason(reader, account, path, supplementary=False)
-        except access.NotGathered:
-            pending.append(path)
-            return None
-    return check
-
-
 def _int_or_zero(text: str) -> int:
     try:
         return chrony_conf.c_int(text)
@@ -220,7 +199,7 @@ def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: boo
     found = access.account(reader, run_user)
     account = found if isinstance(found, access.Account) else None
     pending: list[str] = []
-    config, _ = chrony_conf.parse(main_conf, reader, run_user_access=_user_access(reader, account, pending))
+    config, _ = chrony_conf.parse(main_conf, reader, run_user_access=access.checker(reader, account, False, pending))
     problems += [f"{p} is not readable as {host.user}" for p in config.unreadable]
     problems += [f"{p} looks like key material: its content stays on the host, so what chronyd reads in it "
                  f"cannot be checked" for p in config.withheld]
@@ -296,16 +275,7 @@ def build(reader: Reader, host: HostFacts) -> Chrony:
     for command, process, next_start in plans:
         facts = _start(reader, host, layout, installed, package_evidence, command, process,
                        pids_of.get(command.argv, ()) if process and command else (), next_start, wait_unit)
-        key = (facts.main_conf, facts.run_user)
-        if key in keys:  # the same files as the same account: one start, named for both
-            known = starts[keys[key]]
-            known.start = dataclasses.replace(known.start, next_start=known.start.next_start or next_start,
-                                              running_pids=known.start.running_pids + facts.start.running_pids)
-            if facts.command is not None:
-                known.also.append(facts.command)
-            continue
-        keys[key] = len(starts)
-        starts.append(facts)
+        merge_start(starts, keys, (facts.main_conf, facts.run_user), facts)  # same files, same account: one start
 
     state = live.chrony_state(reader, host)
     for facts in starts:

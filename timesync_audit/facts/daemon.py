@@ -46,3 +46,30 @@ class Starts(tuple):
         self = super().__new__(cls, items)
         self.daemon = daemon
         return self
+
+
+class StartCommands:
+    """For one start's facts (`command`, `process`, `also`): its command lines and its process."""
+
+    @property
+    def start_commands(self) -> list:
+        """This start's command line, then the others that start the same files as the same account."""
+        return ([self.command] if self.command else []) + [c for c in self.also if c != self.command]
+
+    @property
+    def running(self) -> list:
+        return [(self.process, self.command)] if self.process and self.command else []
+
+
+def merge_start(starts: list, keys: dict, key: tuple, facts) -> None:
+    """Add one start's facts, or fold them into the start that reads the same files as the same
+    account (its label then names both: running pids, next start)."""
+    if key not in keys:
+        keys[key] = len(starts)
+        starts.append(facts)
+        return
+    known = starts[keys[key]]
+    known.start = dataclasses.replace(known.start, next_start=known.start.next_start or facts.start.next_start,
+                                      running_pids=known.start.running_pids + facts.start.running_pids)
+    if facts.command is not None:
+        known.also.append(facts.command)

@@ -13,7 +13,7 @@ from ..parsers.provenance import Line
 from ..services import BY_NAME
 from .host import HostFacts, Process
 from . import access, live
-from .daemon import StartOrigin, Starts
+from .daemon import StartCommands, StartOrigin, Starts, merge_start
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
@@ -84,7 +84,7 @@ class SecretFile:
 
 
 @dataclasses.dataclass
-class NtpdFacts:
+class NtpdFacts(StartCommands):
     """One start of ntpd (see facts.daemon), or, when ntpd is not installed, just that."""
 
     installed: bool
@@ -116,14 +116,6 @@ class NtpdFacts:
 
     #: the other command lines that start these same files as the same account (deduplicated starts)
     also: list = dataclasses.field(default_factory=list)
-
-    @property
-    def start_commands(self) -> list[StartCommand]:
-        return ([self.command] if self.command else []) + [c for c in self.also if c != self.command]
-
-    @property
-    def running(self) -> list[tuple[Process, StartCommand]]:
-        return [(self.process, self.command)] if self.process and self.command else []
 
 
 @dataclasses.dataclass
@@ -260,16 +252,8 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
     if user:
         found = access.account(reader, user)
         account = found if isinstance(found, access.Account) else None
-
-    def user_access(path: str) -> str | None:  # the NTS server files ntpsec reads as its -u account
-        if account is None:
-            return None
-        try:
-            return access.unreadable_reason(reader, account, path, supplementary=True)
-        except access.NotGathered:
-            pending.append(path)
-            return None
-    config, _ = ntp_conf.parse(main_conf, reader, flavor, run_user_access=user_access,
+    # the NTS server files ntpsec reads as its -u account
+    config, _ = ntp_conf.parse(main_conf, reader, flavor, run_user_access=access.checker(reader, account, True, pending),
                                options=command.options if command else None)
     problems = problems + [f"{path} is not readable as {host.user}" for path in config.unreadable]
     problems += [f"{path} looks like key material: its content stays on the host, so what ntpd reads in it "
@@ -330,16 +314,7 @@ def build(reader: Reader, host: HostFacts) -> Ntpd:
     for command, process, pids, next_start in plans:
         facts = _start(reader, host, flavor, installed, evidence, unit, command, process, pids, next_start,
                        list(problems))
-        key = (facts.main_conf, command.user if command else None)
-        if key in keys:
-            known = starts[keys[key]]
-            known.start = dataclasses.replace(known.start, next_start=known.start.next_start or next_start,
-                                              running_pids=known.start.running_pids + facts.start.running_pids)
-            if facts.command is not None:
-                known.also.append(facts.command)
-            continue
-        keys[key] = len(starts)
-        starts.append(facts)
+        merge_start(starts, keys, (facts.main_conf, command.user if command else None), facts)
     state = live.ntpd_state(reader, host)
     hidden = reader.hidden_problems(host.user)
     for facts in starts:

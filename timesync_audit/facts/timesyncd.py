@@ -57,17 +57,8 @@ def build(reader: Reader, host: HostFacts) -> TimesyncdFacts:
     found = access.account(reader, RUN_USER) if installed else None
     account = found if isinstance(found, access.Account) else None
     pending: list[str] = []
-
-    def user_access(path: str) -> str | None:
-        if account is None:
-            return None
-        try:
-            return access.unreadable_reason(reader, account, path, supplementary=True)
-        except access.NotGathered:
-            pending.append(path)
-            return None
     config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "",
-                                     run_user_access=user_access)
+                                     run_user_access=access.checker(reader, account, True, pending))
     problems = [f"{path} is not readable as {host.user}" for path in config.unreadable]
     if installed and (found is False or pending):
         problems.append(f"could not tell whether {RUN_USER} can read {', '.join(pending) or 'its files'}")
