@@ -26,7 +26,7 @@ import dataclasses
 import posixpath
 
 from .facts.host import HostFacts
-from .services import BY_NAME, SERVICES, TIME_SERVICES
+from .services import BY_NAME, TIME_SERVICES
 
 _ENABLED = ("enabled", "enabled-runtime")
 _ACTIVE = ("active", "reloading")
