@@ -10,6 +10,7 @@ input and a `@reproduce_failure` blob instead.
 import pathlib
 import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -20,3 +21,19 @@ _SHARED = dict(deadline=None, database=None, print_blob=True,
 settings.register_profile("ci", max_examples=100, derandomize=True, **_SHARED)
 settings.register_profile("long", max_examples=10_000, **_SHARED)
 settings.load_profile("ci")
+
+
+def pytest_addoption(parser) -> None:
+    parser.addini("e2e", "run the end-to-end tests (they start and stop a lab of Docker hosts)",
+                  type="bool", default=False)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The end-to-end tests start a lab of containers: only a run under selftests/pytest.ini
+    (which says `e2e = true`) starts it, never a run that found these files some other way."""
+    if config.getini("e2e"):
+        return
+    skip = pytest.mark.skip(reason="end-to-end tests run only under selftests/pytest.ini (e2e = true)")
+    for item in items:
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(skip)

@@ -1,10 +1,11 @@
 """A throwaway compliance suite with known outcomes, for testing verdicts, waivers and profiles.
 
-The `suite` fixture's `make(outcomes)` writes a conftest loading the real plugin and one rule test
-per rule id (named as the real rules, so profiles select them). Each test's outcome on each
-host comes from `outcomes`: {rule id: {host: outcome}} ("*" for any host), outcome one of
+The `suite` fixture's `make(outcomes)` writes one rule test per rule id, run with the installed
+plugin (named as the real rules, so profiles select them). Each test's outcome on each host comes from `outcomes`: {rule id: {host: outcome}} ("*" for any host), outcome one of
 pass, fail, skip, error (CouldNotCheck), crash (a bug in the rule), policy (fails, printing
-the policy it was given). Hosts are docker:// ids that are never contacted.
+the policy it was given), dead (the host-level CouldNotCheck of a host that never answered, the
+same for every rule of it, as a failed gather gives), hang (writes `hanging-<host>` beside the
+suite, then sleeps a minute: a run to interrupt). Hosts are docker:// ids that are never contacted.
 
 `suite.run(...)` runs it in a subprocess: rule ids register in a process-wide registry, and the
 run must not leave its throwaway rules in the project's own test session.
@@ -21,9 +22,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTS = "docker://alpha,docker://beta"
 
 _RULES = '''
-import json, pathlib
+import json, pathlib, time
 
 from timesync_audit.evidence import non_compliant
+from timesync_audit.gather.remote import could_not_check
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
 from timesync_audit.rules import rule
 
@@ -45,6 +47,11 @@ def judge(rule_id, host, policy):
     if outcome == "policy":
         non_compliant(f"policy maxpoll_max={policy.maxpoll_max} time_service={policy.time_service} "
                       f"makestep_limit={policy.makestep_limit}")
+    if outcome == "dead":
+        raise could_not_check(host.backend.get_pytest_id(), "did not answer within 10 s (connect)")
+    if outcome == "hang":
+        (pathlib.Path(__file__).parent / f"hanging-{name}").write_text(rule_id)
+        time.sleep(60)
 '''
 
 _RULE = '''
@@ -62,7 +69,6 @@ class Suite:
 
     def make(self, outcomes: dict, rules: list[str] = ()) -> "Suite":
         rule_ids = sorted(set(rules) | set(outcomes))
-        self.pytester.makeconftest('pytest_plugins = ["timesync_audit.plugin"]\n')
         self.pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
         (self.path / "outcomes.json").write_text(json.dumps(outcomes))
         self.pytester.makepyfile(test_rules=_RULES + "".join(_RULE.format(rule_id=r) for r in rule_ids))
