@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
+from . import limits
 from .policy import POLICY_KEYS, PolicyError, convert_value
 
 PREFIX = "timesync_audit_"
@@ -283,12 +284,14 @@ def host_policies(config: pytest.Config, base, overrides: dict) -> dict:
     problems = []
     for s in sources:
         name = s.key[len(PREFIX):]
-        if name not in POLICY_KEYS:
-            known = ", ".join(PREFIX + k for k in sorted(POLICY_KEYS))
-            problems.append(f"{s.where}: unknown policy variable {s.key!r} (known: {known})")
-            continue
         try:
-            convert_value(name, s.value, s.where)
+            if name in limits.LIMIT_KEYS:
+                limits.convert(name, s.value, f"{s.where}: {s.key}")
+            elif name in POLICY_KEYS:
+                convert_value(name, s.value, s.where)
+            else:
+                known = ", ".join(PREFIX + k for k in sorted({*POLICY_KEYS, *limits.LIMIT_KEYS}))
+                problems.append(f"{s.where}: unknown variable {s.key!r} (known: {known})")
         except PolicyError as exc:
             problems.append(str(exc).replace(f"policy key {name!r}", s.key))
     if problems:
@@ -303,8 +306,25 @@ def host_policies(config: pytest.Config, base, overrides: dict) -> dict:
         groups = {g for g in data if g != "_meta" and host in _members(data, g)}
         policy = base
         for key, value in sorted((hostvars.get(host) or {}).items()):
-            if key.startswith(PREFIX):
+            if key.startswith(PREFIX) and key[len(PREFIX):] not in limits.LIMIT_KEYS:
                 origin = _origin(sources, host, groups, key)
                 policy = policy.with_overrides({key[len(PREFIX):]: value}, origin)
         policies[host] = policy.with_overrides(overrides, "--policy")
     return policies
+
+
+def host_bounds(config: pytest.Config, base: "limits.Bounds", command_line: "limits.Bounds") -> dict:
+    """Inventory host name -> its gather bounds (validated by host_policies, which runs first)."""
+    data = getattr(config, "_timesync_inventory", None)
+    if not data:
+        return {}
+    sources = variable_sources(config.getoption("ansible_inventory"))
+    result = {}
+    for host, hostvars in sorted(data.get("_meta", {}).get("hostvars", {}).items()):
+        values = {k[len(PREFIX):]: v for k, v in (hostvars or {}).items()
+                  if k.startswith(PREFIX) and k[len(PREFIX):] in limits.LIMIT_KEYS}
+        if values:
+            groups = {g for g in data if g != "_meta" and host in _members(data, g)}
+            result[host] = limits.resolve(
+                base, values, lambda k: f"{_origin(sources, host, groups, PREFIX + k)}: {PREFIX}{k}", command_line)
+    return result

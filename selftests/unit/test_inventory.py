@@ -82,7 +82,7 @@ def test_ini_inventory(tmp_path):
     ({"group_vars/stig.yml": "timesync_audit_maxpoll_max: lots\n"},
      "group_vars/stig.yml:1 (group stig): timesync_audit_maxpoll_max: expected an integer, got 'lots'"),
     ({"group_vars/all.yml": "timesync_audit_maxpol_max: 16\n"},
-     "group_vars/all.yml:1 (group all): unknown policy variable 'timesync_audit_maxpol_max'"),
+     "group_vars/all.yml:1 (group all): unknown variable 'timesync_audit_maxpol_max'"),
     ({"host_vars/h1.yml": "x: 1\ntimesync_audit_min_sources: 0\n"},
      "host_vars/h1.yml:2 (host h1): timesync_audit_min_sources: must be between 1 and 64"),
 ])
