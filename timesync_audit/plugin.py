@@ -1,18 +1,20 @@
 """The pytest plugin: options, per-host facts cache, outcomes, report metadata.
 
-Loaded by the top-level conftest.py. Rule tests ask for `chrony` (and
+An installed pytest plugin (pyproject.toml's pytest11 entry point), so its options are
+known before pytest reads the command line. Rule tests ask for `chrony` (and
 `policy`); everything about hosts, gathering and applicability happens here.
 """
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
-from . import hostspec, identity, inventory, profiles, report, verdicts, views, waivers
-from .gather import collector, remote, transport
+from . import hostspec, identity, inventory, limits, profiles, report, usage, verdicts, views, waivers
+from .gather import collector, remote
 from .outcomes import CouldNotCheck
-from .policy import PolicyError, default_policy, parse_assignments
+from .policy import PolicyError, default_policy, listing as policy_listing, parse_assignments
 from .display import MAX_MESSAGE, escape, shorten
 from .rules import meta_of
 
@@ -25,32 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16")
     profiles.add_options(group)
     waivers.add_options(group)
-    for name, default, meaning in _LIMITS:
-        group.addoption(f"--{name}", default=None, metavar="N", help=f"{meaning} (default {default}; ini: {name.replace('-', '_')})")
-        parser.addini(name.replace("-", "_"), meaning, default=str(default))
-
-
-#: the bounds of one host's gather: option, default, meaning
-_LIMITS = (
-    ("connect-timeout", 10, "seconds a host may take to start answering"),
-    ("host-timeout", 120, "seconds one host's whole gather may take"),
-    ("max-host-bytes", 16 * 1024 * 1024, "bytes one answer of a host may carry"),
-)
-
-
-def limits_of(config: pytest.Config):
-    """The transport's bounds: option, else pytest.ini, else the default; checked once."""
-    values = {}
-    for name, default, _ in _LIMITS:
-        raw = config.getoption(name.replace("-", "_")) or config.getini(name.replace("-", "_")) or str(default)
-        try:
-            number = float(raw) if name.endswith("timeout") else int(raw)
-        except ValueError:
-            raise pytest.UsageError(f"--{name}: expected a number, got {raw!r}") from None
-        if number <= 0:
-            raise pytest.UsageError(f"--{name}: expected a positive number, got {raw!r}")
-        values[name] = number
-    return transport.Limits(values["connect-timeout"], values["host-timeout"], int(values["max-host-bytes"]))
+    limits.add_options(parser, group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,6 +36,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # nothing of testinfra's or paramiko's below WARNING is kept, at any verbosity.
     for name in ("testinfra", "paramiko"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if any(v.strip().lower() == "list" for v in config.getoption("policy")):
+        sys.stdout.write(policy_listing() + "\n")
+        sys.stdout.flush()
+        pytest.exit("policy keys listed", returncode=0)
+    usage.configure(config)  # arguments that would silently do something else: exit 4 here
+    config.pluginmanager.register(usage, "timesync-usage")
     identity.install()  # one test id, gather and verdict per backend, user, address, port
     config.pluginmanager.register(report, "timesync-report")
     config.pluginmanager.register(profiles, "timesync-profiles")
@@ -80,10 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
         overrides = parse_assignments(config.getoption("policy"), "--policy")
         config._timesync_policy = base.with_overrides(overrides, "--policy")
         config._timesync_host_policies = inventory.host_policies(config, base, overrides)
+        # precedence: defaults < pytest.ini < inventory variables < command line
+        bounds, command_line = limits.from_config(config)
+        config._timesync_bounds = limits.resolve(bounds, {}, None, command_line)
+        config._timesync_host_bounds = inventory.host_bounds(config, bounds, command_line)
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config._timesync_cache = {}
-    config._timesync_limits = limits_of(config)
     report.configure(config)
 
 
@@ -124,6 +110,11 @@ def policy_of(config: pytest.Config, host_id: str | None):
     return config._timesync_policy
 
 
+def bounds_of(config: pytest.Config, host_id: str) -> "limits.Bounds":
+    """The gather bounds of one host: its inventory variables, else the run's."""
+    return config._timesync_host_bounds.get(host_name(host_id)) or config._timesync_bounds
+
+
 @pytest.fixture
 def policy(request: pytest.FixtureRequest):
     """The policy of the host under test: defaults, profile, inventory variables, --policy."""
@@ -137,7 +128,8 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     cache = request.config._timesync_cache
     if hid not in cache:
         try:
-            cache[hid] = collector.collect(remote.executor(host, hid, request.config._timesync_limits))
+            cache[hid] = collector.collect(remote.executor(
+                host, hid, bounds_of(request.config, hid).transport_limits()))
         except CouldNotCheck as exc:
             cache[hid] = exc
         finally:
@@ -167,10 +159,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if isinstance(gathered, collector.Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
         # on the item: JUnit writes the properties of the teardown report, built from it
         item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
-    if call.excinfo is not None and call.excinfo.errisinstance(CouldNotCheck):
-        # an error a person can act on, not a traceback through the fixtures
-        rep.longrepr = shorten(escape(f"could not check: {call.excinfo.value}"), 2 * MAX_MESSAGE)
-        if rep.when == "call":
-            rep.when = "setup"  # found while judging, still not a verdict: report an error
-    elif call.excinfo is not None and call.excinfo.errisinstance(AssertionError) and call.when == "call":
-        rep.longrepr = "non-compliant: " + str(call.excinfo.value).split("\nassert ")[0]
+
+
+def _finding(item: pytest.Item, call: pytest.CallInfo) -> str | None:
+    """The text of a could-not-check or of a non-compliance, or None for anything else."""
+    if call.excinfo is None:
+        return None
+    if call.excinfo.errisinstance(CouldNotCheck):
+        return shorten(escape(f"could not check: {call.excinfo.value}"), 2 * MAX_MESSAGE)
+    if call.excinfo.errisinstance(AssertionError) and call.when == "call":
+        return "non-compliant: " + str(call.excinfo.value).split("\nassert ")[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A finding is reported as its text, built here instead of by pytest: formatting a traceback
+    through the fixtures costs 0.2-0.4 s per report, which a dead host pays once per rule."""
+    text = _finding(item, call)
+    if text is None:
+        return None  # pytest's own report
+    # could not check, found while judging: still not a verdict, reported as an error (setup)
+    when = "setup" if call.excinfo.errisinstance(CouldNotCheck) else call.when
+    sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
+    return pytest.TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords}, "failed", text, when,
+                             sections, call.duration, call.start, call.stop, item.user_properties)

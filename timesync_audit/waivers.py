@@ -98,8 +98,9 @@ def load(path: str, known_rules: set[str] | None) -> list[Waiver]:
         raise WaiverError(f"--waivers {path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     finally:
         loader.dispose()
-    if root is None:
-        return []
+    if root is None or root.tag == "tag:yaml.org,2002:null" and not getattr(root, "value", ""):
+        raise WaiverError(f"--waivers {path}: the file holds no waivers (it is empty or only comments); "
+                          "write `[]` for a deliberately empty list, or leave --waivers out")
     if isinstance(root, yaml.MappingNode):  # also accepted: {waivers: [...]}
         keys = {k.value: v for k, v in root.value}
         if set(keys) != {"waivers"}:

@@ -24,7 +24,10 @@ def test_overrides_convert_and_remember_their_origin():
 @pytest.mark.parametrize("item, message", [
     ("maxpol_max=16", "unknown policy key 'maxpol_max'"),
     ("maxpoll_max=ten", "policy key 'maxpoll_max': expected an integer"),
-    ("maxpoll_max=99", "must be between -7 and 24"),
+    ("maxpoll_max=99", "must be between 0 and 24"),
+    ("maxpoll_max=-1", "must be between 0 and 24 (log2 seconds"),
+    ("approved_servers=", "must name at least one host"),
+    ("root_distance_max_sec=0", "must be above 0 and at most 86400 (timesyncd never synchronizes"),
     ("min_sources=0", "must be between 1 and 64"),
     ("require_nts=maybe", "expected true or false"),
     ("max_offset=nan", "expected a finite number"),

@@ -42,9 +42,16 @@ def test_valid_file(tmp_path):
         2, f"{path}:8", "package_chrony_installed", ("ssh://root@web2",), datetime.date(2031, 1, 15))
 
 
-@pytest.mark.parametrize("text", ["", "# nothing waived\n", "[]\n", "waivers: []\n", "waivers:\n"])
-def test_empty_file_has_no_waivers(tmp_path, text):
+@pytest.mark.parametrize("text", ["[]\n", "waivers: []\n", "waivers:\n"])
+def test_a_deliberately_empty_list_has_no_waivers(tmp_path, text):
     assert _load(tmp_path, text)[0] == []
+
+
+@pytest.mark.parametrize("text", ["", "# nothing waived yet\n", "\n\n"])
+def test_an_empty_file_is_a_mistake_said_once(tmp_path, text):
+    """An empty file is more often a wrong path or an unfinished edit than a decision."""
+    with pytest.raises(waivers.WaiverError, match=r"the file holds no waivers .*write `\[\]`"):
+        _load(tmp_path, text)
 
 
 ENTRY = "- rule: chronyd_client_only\n  hosts: web1\n  justification: ok\n  expires: 2030-01-01\n"
