@@ -18,6 +18,7 @@ import fnmatch
 import json
 import os
 import pathlib
+import re
 import shlex
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ import pytest
 import yaml
 
 from . import limits
+from .display import shorten
 from .policy import POLICY_KEYS, PolicyError, convert_value
 
 PREFIX = "timesync_audit_"
@@ -61,9 +63,34 @@ def _run_ansible_inventory(path: str) -> dict:
     except FileNotFoundError:
         raise PolicyError("--ansible-inventory needs ansible-inventory (pip install -r requirements.txt)") from None
     if proc.returncode != 0:
-        detail = " ".join(line.strip() for line in proc.stderr.splitlines() if line.strip())
-        raise PolicyError(f"{path}: the inventory cannot be read: {detail[-600:]}")
+        raise PolicyError(shorten(unreadable_inventory(path, proc.stderr), 400))
     return json.loads(proc.stdout)
+
+
+_PLUGIN_FAILED = re.compile(r"Failed to parse inventory with '([\w.]+)' plugin: (.*)")
+_ORIGIN = re.compile(r"^Origin: (.*?):(\d+)(?::(\d+))?\s*$", re.M)
+
+
+def unreadable_inventory(path: str, stderr: str) -> str:
+    """ansible-inventory's reason, file:line:column first: it tries every inventory plugin and
+    says why each failed; the one that names a line (YAML's), else the plugin for the file's
+    kind, is the reason a person needs, not the last plugin's guess."""
+    failures = []  # (plugin, message, origin)
+    for match in _PLUGIN_FAILED.finditer(stderr):
+        tail = stderr[match.end():]
+        nxt = _PLUGIN_FAILED.search(tail)
+        origin = _ORIGIN.search(tail[:nxt.start()] if nxt else tail)
+        where = f"{origin.group(1)}:{origin.group(2)}" + (f":{origin.group(3)}" if origin.group(3) else "") \
+            if origin else path
+        failures.append((match.group(1), match.group(2).strip(), where))
+    kind = "yaml" if path.endswith((".yml", ".yaml", ".json")) else "ini"
+    chosen = next((f for f in failures if f[2] != path), None) or next(
+        (f for f in failures if f[0] == kind), None) or (failures[-1] if failures else None)
+    if chosen is None:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        return f"{path}: the inventory cannot be read: {lines[-1] if lines else 'ansible-inventory failed'}"
+    plugin, message, where = chosen
+    return f"{where}: the inventory cannot be read ({plugin} plugin): {message}"
 
 
 def load(config: pytest.Config) -> dict | None:

@@ -117,3 +117,21 @@ def test_inventory_is_read_once_per_run_even_with_xdist(tmp_path):
                 f"--junitxml={tmp_path}/j.xml", f"--html={tmp_path}/r.html", env=env)
     assert "passed" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
     assert log.read_text().count("call") == 1
+
+
+def test_an_unreadable_inventory_is_named_by_file_line_and_column(tmp_path):
+    """ansible-inventory explains each of its plugins' failures; the one with a line comes first."""
+    write(tmp_path, {"inv.yml": "all:\n  hosts:\n    web1:\n      ansible_host: [a\n    web2: {}\n"})
+    proc = suite("--hosts=ansible://all", f"--ansible-inventory={tmp_path / 'inv.yml'}")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    line = next(l for l in proc.stderr.splitlines() if "cannot be read" in l)
+    assert line.startswith(f"ERROR: {tmp_path}/inv.yml:5:9: the inventory cannot be read"), line
+    assert len(line) <= 420 and "Traceback" not in proc.stderr
+
+
+def test_the_cause_survives_a_long_ansible_message():
+    from timesync_audit.inventory import unreadable_inventory
+    noise = "[WARNING]: Failed to parse inventory with 'ini' plugin: " + "x" * 2000 + "\nOrigin: /i.yml\n"
+    text = unreadable_inventory("/i.yml", "[WARNING]: Failed to parse inventory with 'auto' plugin: YAML parsing "
+                                "failed: bad indent\n\nOrigin: /i.yml:3:7\n\n" + noise)
+    assert text == "/i.yml:3:7: the inventory cannot be read (auto plugin): YAML parsing failed: bad indent"
