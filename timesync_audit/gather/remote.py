@@ -6,43 +6,93 @@ gathered output and no transport object ever goes into a message or a log.
 """
 from __future__ import annotations
 
+import re
+import time
+
 from ..outcomes import CouldNotCheck
-from ..display import escape, shorten
+from ..display import MAX_MESSAGE, escape, shorten
 from . import script, transport
 from .snapshot import Request, Snapshot
 
-_HINTS = (
-    ("No such container", "is the container running? (docker ps)"),
-    ("is not running", "is the container running? (docker ps)"),
-    ("is paused", "the container is paused (docker unpause)"),
-    ("REMOTE HOST IDENTIFICATION HAS CHANGED", "the host key changed: check the host, then update known_hosts"),
-    ("Permission denied (publickey", "check the SSH user and key (--ssh-identity-file, --ssh-config)"),
-    ("Host key verification failed", "the host key is not in known_hosts (see --ssh-config)"),
-    ("not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
-    ("Could not resolve hostname", "check the host name in --hosts or the inventory"),
-    ("Name or service not known", "check the host name in --hosts or the inventory"),
-    ("Connection refused", "is sshd running and the port right?"),
-    ("No existing session", "the SSH session was lost: the host froze or dropped the connection"),
-    ("a password is required", "sudo needs a password: allow the audit user NOPASSWD for /bin/sh"),
-    ("did not answer within", "the host is frozen, paused, or the network drops packets"),
-    ("timed out", "the host did not answer in time: network, firewall, or host down"),
-    ("No route to host", "the host is not reachable on this network"),
-    ("answered more than", "raise --max-host-bytes if this much is expected"),
-)
+_CHANGED = "the host key changed: check the host, then update known_hosts"
+_FROZEN = "the host is frozen, paused, or the network drops packets"
+_STALLED = "the host began to answer, then stopped: frozen, overloaded, or a command hangs on it"
+
+#: (what ssh, docker, paramiko or the transport says, the hint), first match wins: a changed host
+#: key is named before the "Host key verification failed." that ends ssh's warning about it
+_HINTS = tuple((re.compile(pattern, re.IGNORECASE), words) for pattern, words in (
+    (r"REMOTE HOST IDENTIFICATION HAS CHANGED|host key .*has changed", _CHANGED),
+    (r"No such container", "is the container running? (docker ps)"),
+    (r"is not running", "is the container running? (docker ps)"),
+    (r"is paused", "the container is paused (docker unpause)"),
+    (r"Permission denied \(publickey|Authentication failed", "check the SSH user and key (--ssh-identity-file, --ssh-config)"),
+    (r"host key is known for|Host key verification failed", "the host key is not in known_hosts (see --ssh-config)"),
+    (r"not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
+    (r"Could not resolve hostname|Name or service not known|Temporary failure in name resolution",
+     "check the host name in --hosts or the inventory"),
+    (r"Connection refused|Unable to connect to port", "is sshd running and the port right?"),
+    (r"a password is required", "sudo needs a password: allow the audit user NOPASSWD for /bin/sh"),
+    (r"did not answer within \S+ s \(gather\)", _STALLED),
+    (r"did not answer within|No existing session|SSH session not active|during banner exchange|"
+     r"Timeout opening channel|Authentication timeout", _FROZEN),
+    # the port closed the connection before any SSH (a timeout at the bound is "did not answer")
+    (r"kex_exchange_identification: Connection closed|Error reading SSH protocol banner",
+     "the port closed the connection before SSH began: is it sshd's, and is sshd refusing (MaxStartups)?"),
+    (r"timed out", "the host did not answer in time: network, firewall, or host down"),
+    (r"No route to host", "the host is not reachable on this network"),
+    (r"answered more than", "raise --max-host-bytes if this much is expected"),
+))
+
+#: lines that state why ssh or docker gave up, preferred to the last line (ssh ends a changed
+#: host key's warning with "Host key verification failed.", which alone reads as an unknown key)
+_CAUSE_LINES = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"Host key for .* has changed", r"host key is known for", r"Permission denied", r"Could not resolve hostname",
+    r"kex_exchange_identification", r"Connection refused", r"Connection timed out", r"No route to host", r"a password is required",
+    r"Error response from daemon",
+))
+_NOISE = ("Warning: Permanently added", "debug")
+_HOST_KEY_CHANGED = re.compile(r"REMOTE HOST IDENTIFICATION HAS CHANGED", re.IGNORECASE)
+#: a line shorter than this is no evidence that stderr quotes the script or the command
+_QUOTE_MIN = 12
+#: a host identity is shown whole up to this; the message's room goes to the cause and the hint
+_HOST_ROOM = 100
 
 
 def hint(text: str) -> str:
-    for needle, words in _HINTS:
-        if needle.lower() in text.lower():
+    for pattern, words in _HINTS:
+        if pattern.search(text):
             return words
     return ""
 
 
-def _cause(stderr: bytes) -> str:
-    """The last meaningful line of what the transport said on stderr (never the script)."""
-    lines = [l.strip() for l in stderr.decode("utf-8", "replace").splitlines() if l.strip()]
-    useful = [l for l in lines if not l.startswith(("Warning: Permanently added", "debug"))]
-    return useful[-1] if useful else ""
+def _quotes(line: str, ours: tuple[str, ...]) -> bool:
+    """Whether a line of stderr repeats what the suite sent (a shell echoing the script or the
+    command it could not run): such a line never goes into a message."""
+    for text in ours:
+        if len(line) >= _QUOTE_MIN and line in text:
+            return True
+        parts = {p.strip() for p in re.split(r"[\n;]", text)}
+        if line in parts or any(len(part) >= _QUOTE_MIN and part in line for part in parts):
+            return True
+    return False
+
+
+def _lines(stderr: bytes, ours: tuple[str, ...] = ()) -> list[str]:
+    # a line without a word (a shell's "^^" under the text it quotes) says nothing
+    lines = [l.strip() for l in stderr.decode("utf-8", "replace").splitlines() if re.search(r"\w", l)]
+    return [l for l in lines if not l.startswith(_NOISE) and not _quotes(l, ours)]
+
+
+def _cause(stderr: bytes, ours: tuple[str, ...] = ()) -> str:
+    """The line of what the transport said on stderr that says why (never the script): the
+    first line that states a known cause, else the last line."""
+    useful = _lines(stderr, ours)
+    if not useful:
+        return ""
+    cause = next((l for pattern in _CAUSE_LINES for l in useful if pattern.search(l)), useful[-1])
+    if _HOST_KEY_CHANGED.search("\n".join(useful)) and "changed" not in cause.lower():
+        cause = f"the host key has changed: {cause}"
+    return cause
 
 
 def _last_item(partial: bytes, marker: str) -> str:
@@ -61,23 +111,33 @@ def _last_item(partial: bytes, marker: str) -> str:
     return ""
 
 
-def could_not_check(host_id: str, cause: str) -> CouldNotCheck:
-    found = hint(cause)
-    text = escape(f"{host_id}: {cause}") + (f" ({found})" if found else "")
-    return CouldNotCheck(shorten(text))
+def could_not_check(host_id: str, cause: str, evidence: str = "") -> CouldNotCheck:
+    """One line of at most MAX_MESSAGE characters: "<host>: <cause> (<hint>)". The hint comes
+    from the cause and everything the transport said (`evidence`); it is kept whole, and a long
+    cause is cut in the middle, so that what it is and how it ends both survive."""
+    found = hint(f"{cause}\n{evidence}")
+    tail = f" ({found})" if found else ""
+    host = shorten(escape(host_id), _HOST_ROOM)
+    room = max(40, MAX_MESSAGE - len(host) - len(": ") - len(tail))
+    return CouldNotCheck(shorten(f"{host}: {shorten(escape(cause), room)}{tail}"))
 
 
 def executor(host, host_id: str, limits: transport.Limits | None = None):
+    """The gather's round trips, bounded together by the host timeout."""
     limits = limits or transport.Limits()
+    started: list[float] = []
 
     def execute(request: Request, secret_paths: tuple[str, ...]) -> Snapshot:
+        if not started:
+            started.append(time.monotonic())
+        spent = time.monotonic() - started[0]
         marker = script.new_marker()
         # one file or command may fill a quarter of an answer: a chronyc that prints megabytes
         # costs its own rules, not the whole host's
         cap = max(1, limits.max_bytes // 4)
         text = script.render(request, marker, secret_paths, cap=cap)
         try:
-            answer = transport.run_script(host.backend, text.encode(), limits)
+            answer = transport.run_script(host.backend, text.encode(), limits, spent)
         except transport.TransportError as exc:
             cause = f"{exc.cause} ({exc.phase})" if exc.phase in ("connect", "gather") else exc.cause
             if exc.phase == "size":
@@ -86,9 +146,11 @@ def executor(host, host_id: str, limits: transport.Limits | None = None):
         try:
             return script.parse(answer.stdout, marker, request, cap=cap)
         except script.ProtocolError as exc:
-            cause = _cause(answer.stderr)
+            ours = (marker, text, transport.remote_shell(limits))
+            cause = _cause(answer.stderr, ours)
             if cause and marker.encode() + b" BEGIN" not in answer.stdout:
-                raise could_not_check(host_id, f"{cause} (exit status {answer.rc})") from None
+                evidence = "\n".join(_lines(answer.stderr, ours))
+                raise could_not_check(host_id, f"{cause} (exit status {answer.rc})", evidence) from None
             raise could_not_check(host_id, f"the host's answer is malformed: {exc}") from None
     return execute
 

@@ -8,8 +8,9 @@ gather script through them itself, so that:
 - the answer is bytes, read up to `max_bytes`: past that the transport stops reading
   and closes the channel (the host "answered more than N bytes");
 - a host that does not start answering within the connect timeout, or does not finish
-  within the host timeout, costs that time and no more: the suite kills its own child
-  process (ssh, docker, podman...) or closes the paramiko channel. On the target,
+  within the host timeout (all round trips of one gather together), costs that time and
+  no more: the suite kills its own child process with every process it started (ssh's
+  ProxyCommand, sshpass's ssh) or closes the paramiko connection. On the target,
   `timeout` (where it exists) ends the script at the same bound, so nothing is left
   behind;
 - nothing here logs or raises the script, the command line or what the host printed.
@@ -17,6 +18,7 @@ gather script through them itself, so that:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import selectors
 import shlex
@@ -33,6 +35,9 @@ class Limits:
     connect_timeout: float = 10.0   # until the host's first byte
     host_timeout: float = 120.0     # the whole answer
     max_bytes: int = 16 * MIB       # the whole answer
+    #: False when nobody set the connect timeout (the built-in default): an ssh_config
+    #: ConnectTimeout for the host is then the bound, as ssh itself would apply it
+    connect_timeout_explicit: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +57,10 @@ class TransportError(Exception):
         self.partial = partial  # what the host had sent (to name the file or command that overflowed)
 
 
-def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = None) -> str:
+def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = None, spent: float = 0.0) -> str:
     """The command the host runs: a shell reading the script from stdin, bounded by `timeout`
     where the host has it (a frozen remote side must not keep running after we give up)."""
-    seconds = int(limits.host_timeout) + 1
+    seconds = math.ceil(max(0.0, limits.host_timeout - spent)) + 1
     shell = "/bin/sh -s"
     if sudo:
         shell = f"sudo -n -u {shlex.quote(sudo_user)} /bin/sh -s" if sudo_user else "sudo -n /bin/sh -s"
@@ -64,6 +69,15 @@ def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = Non
 
 
 _CONTROL_DIR: list[str] = []
+#: the longest directory a ControlPath socket fits in: a socket path holds 104 bytes on macOS
+#: (108 on Linux), and ssh names it cm-<%C: 40 hex> plus ".<16 random>" while it sets it up
+CONTROL_DIR_ROOM = 104 - len("/cm-") - 40 - 17
+
+
+def control_base(tempdir: str) -> str:
+    """Where the ControlPath directory goes: the temporary directory, or /tmp where the socket
+    would not fit under it (macOS's per-user TMPDIR is about 50 bytes long)."""
+    return tempdir if len(tempdir) + len("/tsa-ssh-12345678") <= CONTROL_DIR_ROOM else "/tmp"
 
 
 def _control_path() -> str:
@@ -74,7 +88,7 @@ def _control_path() -> str:
         import atexit
         import shutil
         import tempfile
-        directory = tempfile.mkdtemp(prefix="tsa-ssh-")
+        directory = tempfile.mkdtemp(prefix="tsa-ssh-", dir=control_base(tempfile.gettempdir()))
         atexit.register(shutil.rmtree, directory, True)
         _CONTROL_DIR.append(directory)
     return _CONTROL_DIR[0] + "/cm-%%C"  # %% : testinfra %-formats the command line
@@ -84,49 +98,156 @@ def _own_master(backend) -> None:
     backend.controlpath = _control_path()
 
 
-def _ssh_argv(backend, remote: str, limits: Limits) -> list[str]:
+def _ssh_command(backend, command: str) -> tuple[list[str], list[str]]:
+    """testinfra's ssh command line for `command` (%-format parts and their values) with the
+    suite's own ControlPath, without the `-o ConnectTimeout` testinfra adds: on the command line
+    that would override the user's ssh_config; the suite adds its own (see _ssh_connect)."""
     _own_master(backend)
-    timeout_before = backend.timeout
-    backend.timeout = max(1, int(round(limits.connect_timeout)))
-    try:
-        cmd, args = backend._build_ssh_command(remote)
-    finally:
-        backend.timeout = timeout_before
+    cmd, args = backend._build_ssh_command(command)
+    if not _extra_args_set_connect_timeout(backend):
+        cmd = [part for part in cmd if part != f"-o ConnectTimeout={backend.timeout}"]
+    return cmd, args
+
+
+def _extra_args_set_connect_timeout(backend) -> bool:
+    return "connecttimeout" in (getattr(backend, "ssh_extra_args", None) or "").lower()
+
+
+def _shell_argv(backend, cmd: list[str], args: list[str]) -> list[str]:
     # testinfra quotes for a shell; exec makes ssh itself the suite's child, so killing it ends it
     return ["/bin/sh", "-c", "exec " + backend.quote(" ".join(cmd), *args)]
 
 
-def command_for(backend, limits: Limits) -> list[str] | None:
-    """The local command that runs the remote shell, or None where the backend has no command
-    (paramiko, or backends the suite does not drive itself)."""
+#: `ssh -G` answers per command line (host, user, port, configuration file, extra options)
+_SSH_CONFIGURED: dict[tuple[str, ...], float | None] = {}
+
+
+def ssh_configured_connect_timeout(backend) -> float | None:
+    """The ConnectTimeout ssh itself applies to this host (its configuration: --ssh-config or the
+    user's own, Match blocks included, and --ssh-extra-args), as `ssh -G` reports it: seconds,
+    0.0 where none is set, None where ssh did not answer. Asked once per host and run."""
+    cmd, args = _ssh_command(backend, "true")
+    argv = _shell_argv(backend, cmd[:-1] + ["-G %s"], args[:-1])
+    key = tuple(argv)
+    if key not in _SSH_CONFIGURED:
+        _SSH_CONFIGURED[key] = _ask_ssh_g(argv)
+    return _SSH_CONFIGURED[key]
+
+
+def _ask_ssh_g(argv: list[str]) -> float | None:
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                              start_new_session=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(" ")
+        if name == "connecttimeout":
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return 0.0  # "none"
+    return 0.0
+
+
+def _ssh_connect(backend, limits: Limits) -> tuple[float, str | None]:
+    """(the connect bound the suite enforces, the `-o ConnectTimeout` it puts on ssh's command
+    line or None). An explicit --connect-timeout (option, ini, inventory) wins; else the host's
+    ConnectTimeout from ssh's configuration; else the built-in default. ssh's own timeout is set
+    one second past the bound, as a backstop: the suite's bound, and its one message, come first."""
+    if limits.connect_timeout_explicit:
+        bound = limits.connect_timeout
+    else:
+        configured = ssh_configured_connect_timeout(backend)
+        if configured is None:  # ssh could not say: its configuration applies, the default bounds it
+            return limits.connect_timeout, None
+        bound = configured or limits.connect_timeout
+    if _extra_args_set_connect_timeout(backend):
+        return bound, None  # the user's own ssh option stays ssh's (testinfra adds none then)
+    return bound, f"-o ConnectTimeout={math.ceil(bound) + 1}"
+
+
+def ssh_argv(backend, remote: str, limits: Limits) -> tuple[list[str], float]:
+    """The local command that runs `remote` over ssh, and the connect bound for it."""
+    bound, option = _ssh_connect(backend, limits)
+    cmd, args = _ssh_command(backend, remote)
+    if option:
+        cmd = cmd[:-1] + [option, cmd[-1]]
+    return _shell_argv(backend, cmd, args), bound
+
+
+def command_for(backend, limits: Limits, spent: float = 0.0) -> tuple[list[str], float] | None:
+    """The local command that runs the remote shell and its connect bound, or None where the
+    backend has no command (paramiko, or backends the suite does not drive itself)."""
     name = getattr(backend, "NAME", "")
-    remote = remote_shell(limits, getattr(backend, "sudo", False), getattr(backend, "sudo_user", None))
+    remote = remote_shell(limits, getattr(backend, "sudo", False), getattr(backend, "sudo_user", None), spent)
     if name == "local":
-        return ["/bin/sh", "-c", remote]
+        return ["/bin/sh", "-c", remote], limits.connect_timeout
     if name in ("docker", "podman"):
         argv = [name, "exec", "-i"]
         if getattr(backend, "user", None):
             argv += ["-u", backend.user]
-        return argv + [backend.name, "/bin/sh", "-c", remote]
+        return argv + [backend.name, "/bin/sh", "-c", remote], limits.connect_timeout
     if name in ("ssh", "safe-ssh"):
-        return _ssh_argv(backend, remote, limits)
+        return ssh_argv(backend, remote, limits)
     return None
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+class _Deadlines:
+    """When a round trip must have started answering, and when it must be done. The host timeout
+    counts from the gather's start (`spent` seconds ago): it bounds all round trips together."""
+
+    def __init__(self, limits: Limits, connect_bound: float, spent: float = 0.0):
+        self.start = time.monotonic()
+        self.connect_bound, self.host_timeout = connect_bound, limits.host_timeout
+        self.end = self.start + limits.host_timeout - spent
+        self.connect_end = min(self.start + connect_bound, self.end)
+
+    def remaining(self, answering: bool) -> float:
+        return (self.end if answering else self.connect_end) - time.monotonic()
+
+    def expired(self, answering: bool) -> TransportError:
+        """The error for the bound that has passed: the connect bound, or the whole gather's."""
+        if not answering and self.connect_end < self.end:
+            return TransportError(f"did not answer within {self.connect_bound:g} s", "connect")
+        return TransportError(f"did not answer within {self.host_timeout:g} s", "gather")
+
+
+def _wait_unreaped(proc: subprocess.Popen, seconds: float) -> bool:
+    """Wait up to `seconds` for the child to exit, leaving it a zombie: its pid, and so its
+    process group id, stays ours until it is reaped."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
         try:
-            proc.send_signal(signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill every process the child started in its own process group (ssh's ProxyCommand,
+    sshpass's ssh), then reap the child. Called while the child is not reaped yet, so the
+    group id cannot be anyone else's. ssh's shared master (ControlPersist) is in a session of
+    its own: close() ends it with `-O exit`."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
 
 
-def run_subprocess(argv: list[str], script: bytes, limits: Limits) -> Answer:
-    start = time.monotonic()
+def run_subprocess(argv: list[str], script: bytes, limits: Limits, connect_bound: float | None = None,
+                   spent: float = 0.0) -> Answer:
+    deadlines = _Deadlines(limits, limits.connect_timeout if connect_bound is None else connect_bound, spent)
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -144,11 +265,9 @@ def run_subprocess(argv: list[str], script: bytes, limits: Limits) -> Answer:
         selector.register(proc.stderr, selectors.EVENT_READ, err)
         open_streams = 2
         while open_streams:
-            elapsed = time.monotonic() - start
-            limit = limits.host_timeout if out else limits.connect_timeout
-            remaining = limit - elapsed
+            remaining = deadlines.remaining(bool(out))
             if remaining <= 0:
-                raise TransportError(f"did not answer within {limit:g} s", "gather" if out else "connect")
+                raise deadlines.expired(bool(out))
             for key, _ in selector.select(timeout=min(remaining, 1.0)):
                 chunk = os.read(key.fileobj.fileno(), 64 * KIB)
                 if not chunk:
@@ -160,32 +279,56 @@ def run_subprocess(argv: list[str], script: bytes, limits: Limits) -> Answer:
                     raise TransportError(f"answered more than {limits.max_bytes} bytes", "size", bytes(out[-(limits.max_bytes // 4 + 64 * KIB):]))
                 if len(err) > 64 * KIB:
                     del err[:-64 * KIB]  # keep the last words: the cause is at the end
-        remaining = max(0.1, limits.host_timeout - (time.monotonic() - start))
-        try:
-            rc = proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            raise TransportError(f"did not answer within {limits.host_timeout:g} s", "gather") from None
-        return Answer(bytes(out), bytes(err), rc)
+        if not _wait_unreaped(proc, deadlines.remaining(True)):
+            raise deadlines.expired(True)
+        _end_group(proc)
+        return Answer(bytes(out), bytes(err), proc.returncode)
     finally:
-        _kill(proc)
+        if proc.returncode is None:
+            _end_group(proc)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
 
 
-def run_paramiko(backend, script: bytes, limits: Limits) -> Answer:
+#: an error this close to a bound is that bound's: paramiko's own timeouts are set to it
+_AT_THE_BOUND = 0.2
+
+
+def _paramiko_connect(backend, deadlines: _Deadlines) -> object:
+    """Connect testinfra's paramiko client (known_hosts checked) and open a channel, within the
+    connect bound: paramiko's TCP, banner and authentication timeouts each allow the whole
+    bound, so the client is closed at the bound whatever phase it is in."""
     from . import hostkeys
-    start = time.monotonic()
-    remote = remote_shell(limits, getattr(backend, "sudo", False), getattr(backend, "sudo_user", None))
     try:
-        hostkeys.connect(backend, limits.connect_timeout)
+        hostkeys.connect(backend, max(0.1, deadlines.remaining(False)))
         transport = backend.client.get_transport()
         if transport is None or not transport.is_active():
             raise TransportError("the SSH session is closed (No existing session)", "connect")
-        channel = transport.open_session(timeout=max(0.1, limits.connect_timeout - (time.monotonic() - start)))
+        return transport.open_session(timeout=max(0.1, deadlines.remaining(False)))
     except TransportError:
         raise
     except Exception as exc:  # paramiko and socket errors of every kind
-        raise TransportError(f"{type(exc).__name__}: {exc}".strip(), "connect") from None
+        if type(exc).__name__ == "BadHostKeyException":  # its text is two whole keys in base64
+            raise TransportError(f"the host key of {getattr(exc, 'hostname', 'the host')} has changed "
+                                 "(it is not the one in known_hosts)", "connect") from None
+        if deadlines.remaining(False) <= _AT_THE_BOUND:
+            raise deadlines.expired(False) from None  # paramiko's timeout, or the suite closed it at the bound
+        raise TransportError(f"{type(exc).__name__}: {exc}".strip().rstrip(":"), "connect") from None
+
+
+def paramiko_connect_bound(backend, limits: Limits) -> float:
+    """The connect bound over paramiko, with ssh's precedence: an explicit --connect-timeout, else
+    the host's ConnectTimeout in the ssh_config testinfra's paramiko backend reads, else the default."""
+    from . import hostkeys
+    if limits.connect_timeout_explicit:
+        return limits.connect_timeout
+    return hostkeys.configured_connect_timeout(backend) or limits.connect_timeout
+
+
+def run_paramiko(backend, script: bytes, limits: Limits, spent: float = 0.0) -> Answer:
+    deadlines = _Deadlines(limits, paramiko_connect_bound(backend, limits), spent)
+    remote = remote_shell(limits, getattr(backend, "sudo", False), getattr(backend, "sudo_user", None), spent)
+    channel = _paramiko_connect(backend, deadlines)
     out, err = bytearray(), bytearray()
     try:
         channel.settimeout(0.5)
@@ -193,10 +336,8 @@ def run_paramiko(backend, script: bytes, limits: Limits) -> Answer:
         channel.sendall(script)
         channel.shutdown_write()
         while True:
-            elapsed = time.monotonic() - start
-            limit = limits.host_timeout if out else limits.connect_timeout
-            if elapsed >= limit:
-                raise TransportError(f"did not answer within {limit:g} s", "gather" if out else "connect")
+            if deadlines.remaining(bool(out)) <= 0:
+                raise deadlines.expired(bool(out))
             got = False
             if channel.recv_ready():
                 out.extend(channel.recv(64 * KIB))
@@ -217,12 +358,14 @@ def run_paramiko(backend, script: bytes, limits: Limits) -> Answer:
     except TransportError:
         raise
     except Exception as exc:
-        raise TransportError(f"{type(exc).__name__}: {exc}".strip(), "gather") from None
+        if deadlines.remaining(bool(out)) <= _AT_THE_BOUND:
+            raise deadlines.expired(bool(out)) from None
+        raise TransportError(f"{type(exc).__name__}: {exc}".strip(), "gather" if out else "connect") from None
     finally:
         channel.close()
 
 
-def run_other(backend, script: bytes, limits: Limits) -> Answer:
+def run_other(backend, script: bytes, limits: Limits, spent: float = 0.0) -> Answer:
     """Backends the suite does not drive itself: testinfra runs the command, in a thread the
     suite stops waiting for at the host timeout (the backend's own process may go on)."""
     result: dict = {}
@@ -237,7 +380,7 @@ def run_other(backend, script: bytes, limits: Limits) -> Answer:
             result["error"] = f"{type(exc).__name__}"
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    thread.join(limits.host_timeout)
+    thread.join(max(0.0, limits.host_timeout - spent))
     if thread.is_alive():
         raise TransportError(f"did not answer within {limits.host_timeout:g} s", "gather")
     if "error" in result:
@@ -264,14 +407,16 @@ def resolve(backend):
     return resolved
 
 
-def run_script(backend, script: bytes, limits: Limits) -> Answer:
+def run_script(backend, script: bytes, limits: Limits, spent: float = 0.0) -> Answer:
+    """One round trip; `spent` is what the host's earlier round trips of this gather took."""
     backend = resolve(backend)
     if getattr(backend, "NAME", "") == "paramiko":
-        return run_paramiko(backend, script, limits)
-    argv = command_for(backend, limits)
-    if argv is None:
-        return run_other(backend, script, limits)
-    return run_subprocess(argv, script, limits)
+        return run_paramiko(backend, script, limits, spent)
+    command = command_for(backend, limits, spent)
+    if command is None:
+        return run_other(backend, script, limits, spent)
+    argv, connect_bound = command
+    return run_subprocess(argv, script, limits, connect_bound, spent)
 
 
 def close(backend) -> None:
@@ -287,10 +432,10 @@ def close(backend) -> None:
     elif name in ("ssh", "safe-ssh"):
         if not _CONTROL_DIR or not str(getattr(backend, "controlpath", "")).startswith(_CONTROL_DIR[0]):
             return  # the suite opened no master of its own for this host
-        cmd, args = backend._build_ssh_command("true")
-        text = " ".join(cmd).replace(" %s %s", " -O exit %s", 1)
+        cmd, args = _ssh_command(backend, "true")
+        argv = _shell_argv(backend, cmd[:-1] + ["-O exit %s"], args[:-1])
         try:
-            subprocess.run(["/bin/sh", "-c", backend.quote(text, *args[:-1])], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=10, start_new_session=True)
         except (OSError, subprocess.TimeoutExpired):
             pass
