@@ -32,6 +32,12 @@ class HtmlColumns:
         cells.insert(2, f'<td class="col-severity">{html.escape(props.get("severity", "-"))}</td>')
         cells.insert(3, f'<td class="col-host">{html.escape(props.get("host", "-"))}</td>')
 
+    def pytest_html_results_table_html(self, report, data):
+        """A finding's log is its own line. Under xdist pytest's text of a report starts with the
+        worker's platform and Python path, which says nothing about the host."""
+        if isinstance(report.longrepr, str) and data and data[0] == html.escape(report.longreprtext) + "\n":
+            data[0] = html.escape(report.longrepr.strip()) + "\n"
+
 
 def configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):

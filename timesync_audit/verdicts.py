@@ -7,7 +7,10 @@ crashed, which gave no verdict). A test's category is the worst of its phases.
 
 Exit codes: 0 compliant, 1 non-compliant, 3 could not check (whatever else);
 pytest's own codes stay for everything else (2 interrupted, 4 usage error,
-5 no test ran).
+5 no test ran). An interrupted run still counts what it found.
+
+The summary's parts besides the counts come from their own modules: dead hosts
+(deadhosts.py) and an interruption (interruption.py).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import collections
 
 import pytest
 
+from . import deadhosts, interruption
 from .waivers import is_waived
 
 COMPLIANT, NOT_APPLICABLE, WAIVED, NON_COMPLIANT, COULD_NOT_CHECK = (
@@ -22,9 +26,9 @@ COMPLIANT, NOT_APPLICABLE, WAIVED, NON_COMPLIANT, COULD_NOT_CHECK = (
 CATEGORIES = (COMPLIANT, NON_COMPLIANT, WAIVED, NOT_APPLICABLE, COULD_NOT_CHECK)
 _RANK = {COMPLIANT: 0, NOT_APPLICABLE: 1, WAIVED: 2, NON_COMPLIANT: 3, COULD_NOT_CHECK: 4}
 
-EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_COULD_NOT_CHECK = 0, 1, 3
+EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_INTERRUPTED, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
 _EXIT_TEXT = {EXIT_COMPLIANT: "compliant", EXIT_NON_COMPLIANT: "non-compliant",
-              EXIT_COULD_NOT_CHECK: "could not check every rule"}
+              EXIT_INTERRUPTED: "interrupted", EXIT_COULD_NOT_CHECK: "could not check every rule"}
 _MAX_HOSTS_PER_LINE = 6
 
 
@@ -56,11 +60,13 @@ def exit_code(counts: collections.Counter) -> int:
 
 
 class Verdicts:
-    """On the controller (or a run without xdist): every test's category, from its reports."""
+    """On the controller (or a run without xdist): every test's category, from its reports.
+    `parts` add their lines to the summary (dead hosts, an interruption)."""
 
-    def __init__(self):
+    def __init__(self, parts=()):
         self.tests: dict[str, tuple[str, str]] = {}  # nodeid -> (category, host)
         self.exit_code: int | None = None
+        self.parts = tuple(parts)
 
     def counts(self, host: str | None = None) -> collections.Counter:
         return collections.Counter(c for c, h in self.tests.values() if host is None or h == host)
@@ -76,11 +82,14 @@ class Verdicts:
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes the file
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
-        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            return  # interrupted, usage error, nothing collected: pytest's own code stands
         counts = self.counts()
-        self.exit_code = exit_code(counts)
-        session.exitstatus = self.exit_code
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.exit_code = EXIT_INTERRUPTED  # pytest's code stands; what was found is still counted
+        elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            self.exit_code = exit_code(counts)
+            session.exitstatus = self.exit_code
+        else:
+            return  # usage error, nothing collected: pytest's own code stands
         for name in CATEGORIES:
             junit_property(session.config, name.replace(" ", "_").replace("-", "_"), counts[name])
         junit_property(session.config, "exit_code", self.exit_code)
@@ -95,12 +104,14 @@ class Verdicts:
                 if per:
                     line += f"   ({', '.join(per)})"
             lines.append(line)
+        for part in self.parts:
+            lines += part.summary_lines()
         if self.exit_code is not None:
             lines.append(f"exit code {self.exit_code}: {_EXIT_TEXT[self.exit_code]}")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.tests:
+        if not self.tests and self.exit_code != EXIT_INTERRUPTED:
             return
         terminalreporter.write_sep("=", "compliance summary")
         for line in self.summary_lines():
@@ -108,7 +119,7 @@ class Verdicts:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
-        if not self.tests:
+        if not self.tests and self.exit_code != EXIT_INTERRUPTED:
             return
         import html
         counts = self.counts()
@@ -116,13 +127,15 @@ class Verdicts:
         if self.exit_code is not None:
             text += f"; exit code {self.exit_code} ({_EXIT_TEXT[self.exit_code]})"
         prefix.append(f"<p>Compliance: {html.escape(text)}</p>")
+        prefix.extend(f"<p>{html.escape(line)}</p>" for part in self.parts for line in part.html_lines())
 
 
 # -- plugin hooks (registered by plugin.pytest_configure) -----------------------------------------
 
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controller counts; xdist workers only make reports
-        config.pluginmanager.register(Verdicts(), "timesync-verdicts-count")
+        parts = (deadhosts.configure(config), interruption.configure(config))
+        config.pluginmanager.register(Verdicts(parts), "timesync-verdicts-count")
 
 
 @pytest.hookimpl(wrapper=True)

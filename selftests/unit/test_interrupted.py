@@ -1,0 +1,166 @@
+"""Interrupted runs (Ctrl-C, SIGTERM from a cancelled CI job), serial and under xdist: exit code
+2, every result already known kept in JUnit and HTML, and the terminal, JUnit and HTML saying
+after how many hosts the run stopped and which hosts it did not finish."""
+import html
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from timesync_audit import interruption
+
+pytest_plugins = ["pytester", "throwaway_suite"]  # throwaway_suite: the `suite` fixture
+
+HOSTS = "docker://alpha,docker://beta,docker://gamma,docker://delta"
+# alpha: one failure, one pass; beta: one pass, then a rule that hangs
+OUTCOMES = {"chrony_set_nts": {"alpha": "fail"}, "chronyd_client_only": {"beta": "hang"}}
+XDIST = ("-n", "2", "--dist", "loadgroup")
+RULES_PER_HOST = 2
+_HOST = re.compile(r"\[docker://(\w+)\]")
+
+
+class Run:
+    """The suite as its own process group, interrupted once the hanging rule sleeps."""
+
+    def __init__(self, suite, *args):
+        self.suite, self.out = suite, suite.path / "out.txt"
+        command = [sys.executable, "-m", "pytest", f"--hosts={HOSTS}", f"--junitxml={suite.path / 'junit.xml'}",
+                   f"--html={suite.path / 'report.html'}", "--self-contained-html", "-rfE", "-v", *args]
+        with self.out.open("w") as out:
+            self.process = subprocess.Popen(command, cwd=suite.path, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    def results(self) -> dict[str, int]:
+        """host -> how many of its results the controller printed so far (-v lines)."""
+        counts = {}
+        for line in self.output().splitlines():
+            found = _HOST.search(line)
+            if found and re.search(r"\b(PASSED|FAILED)\b", line):
+                counts[found.group(1)] = counts.get(found.group(1), 0) + 1
+        return counts
+
+    def wait_for(self, finished_hosts: int, timeout: float = 50) -> list[str]:
+        """Until beta hangs after one result and `finished_hosts` hosts have all of theirs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            counts = self.results()
+            done = [h for h, n in counts.items() if n == RULES_PER_HOST]
+            if (self.suite.path / "hanging-beta").exists() and counts.get("beta") == 1 and len(done) >= finished_hosts:
+                return done
+            time.sleep(0.1)
+        pytest.fail(f"the run never reached its hanging rule:\n{self.output()}")
+
+    def interrupt(self, signum: int, group: bool) -> tuple[int, float]:
+        started = time.monotonic()
+        (os.killpg if group else os.kill)(self.process.pid, signum)
+        return self.process.wait(timeout=45), time.monotonic() - started
+
+    def group_ended(self, within: float) -> bool:
+        """Whether every process of the run (xdist workers included) is gone within `within` s."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Whatever happened, nothing of the run is left behind."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the run and its workers all ended
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("signum, group", [
+    (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground process group
+    (signal.SIGTERM, True),  # a CI runner cancelling the job's process group
+    (signal.SIGTERM, False),  # `kill <pid>`, docker stop: the main process only
+], ids=["sigint-group", "sigterm-group", "sigterm-process"])
+@pytest.mark.parametrize("args", [(), XDIST], ids=["serial", "xdist"])
+def test_interrupted_run_keeps_what_it_found(suite, signum, group, args):
+    """Serial: alpha finished, beta cut off, delta and gamma never started. loadgroup: each
+    worker gets two hosts at once (two rules each); one worker finishes both, the other hangs
+    on beta with a host queued behind it that never reports anything."""
+    suite.make(OUTCOMES)
+    run = Run(suite, *args)
+    try:
+        done = run.wait_for(finished_hosts=2 if args else 1)
+        code, took = run.interrupt(signum, group)
+        assert run.group_ended(within=5), "a process of the interrupted run is still running"
+    finally:
+        run.stop()
+    out, cause = run.output(), signal.Signals(signum).name
+    order = ["alpha", "beta", "delta", "gamma"]  # testinfra sorts hosts by test id
+    unfinished = [f"docker://{h}" for h in order if h not in done]
+    n = 4 - len(unfinished)
+    assert n == (2 if args else 1) and "alpha" in done, out
+    assert code == 2, out
+    assert took < 30, out  # not the hanging rule's minute
+
+    summary = f"interrupted after {n} of 4 hosts ({cause}); not finished: {', '.join(unfinished)}"
+    lines = out.splitlines()
+    assert summary in lines and "exit code 2: interrupted" in lines, out
+    assert [line for line in lines if re.fullmatch(r"non-compliant +1 .*", line)], out
+    assert "Traceback" not in out, out
+
+    assert (suite.path / "junit.xml").is_file() and (suite.path / "report.html").is_file(), out
+    glob, cases = suite.junit()
+    assert {k: glob[k] for k in ("interrupted", "interrupted_by", "hosts_finished", "hosts_total",
+                                 "unfinished_hosts", "exit_code", "non_compliant")} == {
+        "interrupted": "true", "interrupted_by": cause, "hosts_finished": str(n), "hosts_total": "4",
+        "unfinished_hosts": ",".join(unfinished), "exit_code": "2", "non_compliant": "1"}
+    known = {("chrony_set_nts", "alpha"): "failure", ("chronyd_client_only", "alpha"): "passed",
+             ("chrony_set_nts", "beta"): "passed"}
+    for host in set(done) - {"alpha"}:
+        known.update({("chrony_set_nts", host): "passed", ("chronyd_client_only", host): "passed"})
+    # every result already known, and nothing else: the rule cut off mid-way has none
+    assert {key: outcome for key, (outcome, _, _) in cases.items()} == known
+    assert f'tests="{len(known)}"' in (suite.path / "junit.xml").read_text()
+
+    page = suite.html()
+    assert f"<p>Run {html.escape(summary)}.</p>" in page
+    assert "Compliance: compliant " in page and "exit code 2 (interrupted)" in page
+    assert "test_chronyd_client_only[docker://beta]" not in page
+    assert "test_chrony_set_nts[docker://alpha]" in page
+
+
+def test_sigterm_handler_lives_only_as_long_as_the_session():
+    before = signal.getsignal(signal.SIGTERM)
+    state = interruption.Interruption(progress=None)
+    state.pytest_sessionstart(session=None)
+    try:
+        assert signal.getsignal(signal.SIGTERM) == state._on_sigterm
+        with pytest.raises(KeyboardInterrupt):
+            state._on_sigterm(signal.SIGTERM, None)
+        assert state.cause == "SIGTERM"
+        state.pytest_keyboard_interrupt(excinfo=None)  # pytest took its interrupt path
+        state._on_sigterm(signal.SIGTERM, None)  # a second SIGTERM: the reports get written whole
+    finally:
+        state.pytest_unconfigure(config=None)
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_collection_error_interrupts_before_any_host(suite):
+    suite.make({"chronyd_client_only": {}})
+    suite.pytester.makepyfile(test_broken="def test_x(:\n")
+    result = suite.run()
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["interrupted after 0 of 2 hosts (1 error during collection); "
+                                 "not finished: docker://alpha, docker://beta", "exit code 2: interrupted"])
+    glob, _ = suite.junit()
+    assert (glob["interrupted"], glob["hosts_finished"], glob["hosts_total"]) == ("true", "0", "2")
