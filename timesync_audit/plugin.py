@@ -11,11 +11,10 @@ import sys
 
 import pytest
 
-from . import hostspec, identity, inventory, limits, profiles, report, usage, verdicts, views, waivers
+from . import findings, hostspec, identity, inventory, limits, profiles, report, usage, verdicts, views, waivers
 from .gather import collector, remote
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, listing as policy_listing, parse_assignments
-from .display import MAX_MESSAGE, escape, shorten
 from .rules import meta_of
 
 _HOST_PARAM = "_testinfra_host"
@@ -42,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit("policy keys listed", returncode=0)
     usage.configure(config)  # arguments that would silently do something else: exit 4 here
     config.pluginmanager.register(usage, "timesync-usage")
+    config.pluginmanager.register(findings, "timesync-findings")
     identity.install()  # one test id, gather and verdict per backend, user, address, port
     config.pluginmanager.register(report, "timesync-report")
     config.pluginmanager.register(profiles, "timesync-profiles")
@@ -159,28 +159,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if isinstance(gathered, collector.Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
         # on the item: JUnit writes the properties of the teardown report, built from it
         item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
-
-
-def _finding(item: pytest.Item, call: pytest.CallInfo) -> str | None:
-    """The text of a could-not-check or of a non-compliance, or None for anything else."""
-    if call.excinfo is None:
-        return None
-    if call.excinfo.errisinstance(CouldNotCheck):
-        return shorten(escape(f"could not check: {call.excinfo.value}"), 2 * MAX_MESSAGE)
-    if call.excinfo.errisinstance(AssertionError) and call.when == "call":
-        return "non-compliant: " + str(call.excinfo.value).split("\nassert ")[0]
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """A finding is reported as its text, built here instead of by pytest: formatting a traceback
-    through the fixtures costs 0.2-0.4 s per report, which a dead host pays once per rule."""
-    text = _finding(item, call)
-    if text is None:
-        return None  # pytest's own report
-    # could not check, found while judging: still not a verdict, reported as an error (setup)
-    when = "setup" if call.excinfo.errisinstance(CouldNotCheck) else call.when
-    sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
-    return pytest.TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords}, "failed", text, when,
-                             sections, call.duration, call.start, call.stop, item.user_properties)
