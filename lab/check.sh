@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# lab/check.sh - after `lab/lab.sh start`: check that every lab host is in its deliberate
-# live state (daemon active, NTS/sync state as designed) and answers over SSH.
+# lab/check.sh - after `lab/lab.sh start`: check that every host of the lab instance is in its
+# deliberate live state (daemon active, NTS/sync state as designed) and answers over SSH.
+# The instance is lab.sh's: TSA_LAB_ID, default the clone's (lab/instance.sh); only the hosts
+# it runs are checked (lab/.run/<id>/hosts, see TSA_LAB_HOSTS).
 # Exit status 0 when all checks pass. Waits up to TSA_LAB_CHECK_WAIT seconds (default 30)
 # for the time states to settle.
 set -uo pipefail
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-RUN_DIR="$LAB_DIR/.run"
+# shellcheck source=lab/instance.sh
+source "$LAB_DIR/instance.sh"
+lab_instance || exit 2
 DOCKER="${DOCKER:-/usr/bin/docker}"
 [[ -x "$DOCKER" ]] || DOCKER=docker
 WAIT="${TSA_LAB_CHECK_WAIT:-30}"
 fail=0
 
-x() { "$DOCKER" exec "$1" sh -c "$2" 2>/dev/null; }
+if [[ ! -r "$RUN_DIR/hosts" || ! -r "$RUN_DIR/prefix" ]]; then
+    echo "FAIL  lab instance $LAB_ID is not running (no $RUN_DIR/hosts): lab/lab.sh start"; exit 1
+fi
+PREFIX="$(cat "$RUN_DIR/prefix")"
+mapfile -t HOSTS <"$RUN_DIR/hosts"
+echo "lab instance $LAB_ID: ${#HOSTS[@]} host(s) on $PREFIX.0/24"
+has() { [[ " ${HOSTS[*]} " == *" $1 "* ]]; }
+
+x() { "$DOCKER" exec "$(cname "$1")" sh -c "$2" 2>/dev/null; }
 ok() { printf 'ok    %-26s %s\n' "$1" "$2"; }
 bad() { printf 'FAIL  %-26s %s\n' "$1" "$2"; fail=1; }
 
 # retry CHECK until it holds or WAIT seconds have passed since the first check started
 t0=$SECONDS
-until_ok() { # until_ok HOST DESCRIPTION SHELL-CONDITION (run on this machine)
+until_ok() { # until_ok HOST DESCRIPTION SHELL-CONDITION (run on this machine); HOST not in the instance: skipped
+    has "$1" || return 0
     while :; do
         if eval "$3"; then ok "$1" "$2"; return 0; fi
         ((SECONDS - t0 > WAIT)) && { bad "$1" "$2"; return 1; }
@@ -26,9 +39,6 @@ until_ok() { # until_ok HOST DESCRIPTION SHELL-CONDITION (run on this machine)
 }
 
 declare -A UNIT=([ntpsec]=ntpsec [timesyncd]=systemd-timesyncd)
-HOSTS=(nts-server nts-server2 chrony-hardened chrony-stock chrony-weak chrony-nts-untrusted
-       chrony-mixed chrony-unreachable chrony-refused chrony-unreadable-sources chrony-next-start
-       chrony-rival ntpsec timesyncd)
 
 for h in "${HOSTS[@]}"; do
     u="${UNIT[$h]:-chrony}"
@@ -86,7 +96,7 @@ until_ok chrony-next-start "running chronyd has no -f; the next start reads /etc
 until_ok chrony-next-start "2 NTS sources with cookies, one selected" "two_nts_sources chrony-next-start"
 until_ok chrony-rival "chrony and systemd-timesyncd installed, timesyncd masked but running, asking nts-server only" rival_state
 until_ok chrony-rival "2 NTS sources with cookies, one selected" "two_nts_sources chrony-rival"
-until_ok ntpsec "ntpd has a sys.peer among the lab servers" 'x ntpsec "ntpq -pn" | grep -q "^\*172\."'
+until_ok ntpsec "ntpd has a sys.peer among the lab servers" 'x ntpsec "ntpq -pn" | grep -q "^\*${PREFIX//./\\.}\."'
 until_ok timesyncd "timesyncd talks to nts-server" \
     'x timesyncd "timedatectl show-timesync -p ServerName --value" | grep -qx nts-server &&
      x timesyncd "timedatectl show-timesync -p NTPMessage --value" | grep -q "Stratum=8"'

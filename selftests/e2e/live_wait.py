@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+from runner import container
+
 
 def _rows(out: str, fields: int) -> list[list[str]]:
     return [line.split(",") for line in out.splitlines() if line.count(",") == fields - 1]
@@ -41,7 +43,7 @@ CHECKS = {
 
 def _holds(host: str, rule_id: str) -> bool:
     command, predicate = CHECKS[rule_id]
-    out = subprocess.run(["docker", "exec", host, "sh", "-c", command], capture_output=True, text=True,
+    out = subprocess.run(["docker", "exec", container(host), "sh", "-c", command], capture_output=True, text=True,
                          timeout=30).stdout
     return predicate(out)
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from runner import run_suite
+from runner import container, run_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,12 @@ LOUD = "#!/bin/sh\nhead -c 20000000 /dev/zero | tr '\\0' 'x'\n"
 
 
 def sh(command: str) -> str:
-    return subprocess.run(["docker", "exec", HOST, "sh", "-c", command], check=True,
+    return subprocess.run(["docker", "exec", container(HOST), "sh", "-c", command], check=True,
                           capture_output=True, text=True).stdout
 
 
 def put(path: str, data: bytes, mode: str = "0644") -> None:
-    subprocess.run(["docker", "exec", "-i", HOST, "sh", "-c", f"cat > '{path}' && chmod {mode} '{path}'"],
+    subprocess.run(["docker", "exec", "-i", container(HOST), "sh", "-c", f"cat > '{path}' && chmod {mode} '{path}'"],
                    input=data, check=True)
 
 

@@ -2,13 +2,13 @@
 two targets with their own gather and their own verdicts."""
 import pytest
 
-from runner import run_pytest
+from runner import host_url, run_pytest
 
 pytestmark = pytest.mark.e2e
 
 
 def test_same_address_other_user_is_another_host(lab, tmp_path):
-    hosts = "docker://chrony-hardened,docker://nobody@chrony-hardened"
+    hosts = ",".join(host_url("docker", h) for h in ("chrony-hardened", "nobody@chrony-hardened"))
     run = run_pytest([f"--hosts={hosts}", "--policy", "approved_servers=nts-server,nts-server2"], tmp_path, "identity")
     as_root = {rule: v for (host, rule), v in run.verdicts.items() if host == "chrony-hardened"}
     as_user = {rule: v for (host, rule), v in run.verdicts.items() if host == "nobody@chrony-hardened"}
@@ -19,4 +19,4 @@ def test_same_address_other_user_is_another_host(lab, tmp_path):
     # root reads chronyd's socket; nobody is refused by chronyc ("could not check")
     assert as_root["chrony_synchronized"].outcome == "passed"
     assert as_user["chrony_synchronized"].outcome == "error", as_user["chrony_synchronized"].message
-    assert all(v.properties["host"] == "docker://nobody@chrony-hardened" for v in as_user.values())
+    assert all(v.properties["host"] == host_url("docker", "nobody@chrony-hardened") for v in as_user.values())

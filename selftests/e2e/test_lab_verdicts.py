@@ -7,7 +7,7 @@ import yaml
 
 import re
 
-from runner import SSH_CONFIG, run_pytest, run_suite
+from runner import INSTANCE, SSH_CONFIG, run_pytest, run_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +137,7 @@ def test_inventory_policy_per_group_and_host(lab, tmp_path, inventory):
     """The lab inventories carry the policy (approved servers for all, time service per group, and
     one host's own approved server): over ansible:// the table holds, except the one cell that
     host's policy changes."""
-    run = run_pytest([f"--ansible-inventory=inventories/{inventory}", "--hosts=ansible://all", "-n", "2"],
+    run = run_pytest([f"--ansible-inventory={INSTANCE.run_dir / inventory}", "--hosts=ansible://all", "-n", "2"],
                      tmp_path, inventory)
     changed = {("chrony-unreachable", "chronyd_configure_pool_and_server"): "passed"}
     problems = []

@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from runner import SSH_CONFIG, run_suite
+from runner import SSH_CONFIG, container, run_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -122,7 +122,7 @@ class Snapshot:
 
 
 def _docker_sh(host: str, script: str, env: dict | None = None) -> str:
-    argv = ["docker", "exec"] + [f"-e{k}={v}" for k, v in (env or {}).items()] + [host, "sh", "-c", script]
+    argv = ["docker", "exec"] + [f"-e{k}={v}" for k, v in (env or {}).items()] + [container(host), "sh", "-c", script]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"fingerprinting {host} failed: {done.stderr[-500:]}"
     return done.stdout
@@ -219,7 +219,7 @@ def control_paths() -> dict:
 def controller_processes() -> set:
     """(pid, args) of the controller's ssh, sshpass and docker processes that name one of the hosts or
     their ControlPath (an ssh master shows `ssh: <ControlPath> [mux]`)."""
-    names = set(HOSTS) | set(control_paths().values())
+    names = set(HOSTS) | {container(h) for h in HOSTS} | set(control_paths().values())
     out = subprocess.run(["ps", "-eo", "pid=,comm=,args="], capture_output=True, text=True).stdout
     found = set()
     for line in out.splitlines():

@@ -48,7 +48,7 @@ import time
 
 import pytest
 
-from runner import ROOT, SSH_CONFIG, read_junit
+from runner import ROOT, SSH_CONFIG, container, host_url, read_junit
 
 pytestmark = pytest.mark.e2e
 
@@ -219,7 +219,7 @@ def plants(c: Canaries) -> dict[str, list]:
 
 
 def docker_exec(host: str, script: str, *args: str, data: bytes | None = None) -> bytes:
-    done = subprocess.run(["docker", "exec", "-i", host, "sh", "-c", script, "sh", *args],
+    done = subprocess.run(["docker", "exec", "-i", container(host), "sh", "-c", script, "sh", *args],
                           input=data if data is not None else b"", capture_output=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"docker exec {host} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
@@ -394,7 +394,7 @@ def run_traced(backend: str, flags: str, base: pathlib.Path) -> Run:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["TSA_PARAMIKO_TRACE_DIR"] = str(trace_dir)
-    cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(f'{backend}://{h}' for h in HOSTS)}",
+    cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(host_url(backend, h) for h in HOSTS)}",
            f"--junitxml={out_dir / 'junit.xml'}", f"--html={out_dir / 'report.html'}", *POLICY,
            *FLAG_SETS[flags]]
     if backend in ("ssh", "paramiko"):
