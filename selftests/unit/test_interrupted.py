@@ -23,6 +23,13 @@ RULES_PER_HOST = 2
 _HOST = re.compile(r"\[docker://(\w+)\]")
 
 
+def _as_in_a_terminal() -> None:
+    """A run started from a terminal gets Ctrl-C; one started in the background of a
+    non-interactive shell (some CI runners) inherits SIGINT ignored, and Python then keeps
+    ignoring it. The run under test gets SIGINT's default, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """The suite as its own process group, interrupted once the hanging rule sleeps."""
 
@@ -32,7 +39,8 @@ class Run:
                    f"--html={suite.path / 'report.html'}", "--self-contained-html", "-rfE", "-v", *args]
         with self.out.open("w") as out:
             self.process = subprocess.Popen(command, cwd=suite.path, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                            preexec_fn=_as_in_a_terminal)
 
     def results(self) -> dict[str, int]:
         """host -> how many of its results the controller printed so far (-v lines)."""
