@@ -14,9 +14,11 @@
 #   firewall chain    TSA-LAB-IN-<id>        (<= 28 characters; iptables and ip6tables)
 #
 # selftests/e2e/runner.py (Instance) follows the same rules.
+# shellcheck shell=bash
 
 # lab_instance: sets LAB_ID, RUN_DIR, NET, BRIDGE, FW_CHAIN, LABEL_KEY, LABEL, CONTAINER_PREFIX.
 # Needs LAB_DIR. Returns 1 (with a message on stderr) when TSA_LAB_ID is not a valid id.
+# shellcheck disable=SC2034  # the names are for the scripts that source this file
 lab_instance() {
     local repo
     if [[ -n "${TSA_LAB_ID:-}" ]]; then
