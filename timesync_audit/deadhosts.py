@@ -11,7 +11,11 @@ import dataclasses
 
 import pytest
 
-PREFIX = "could not check: "
+from .categories import COULD_NOT_CHECK, category_of
+from .findings import COULD_NOT_CHECK_PREFIX
+from .junit import junit_property
+from .report_properties import host_of
+
 _OTHER = object()  # a test that ended in anything but its host's could-not-check
 
 
@@ -26,18 +30,14 @@ class DeadHost:
         return f"{self.message} - {self.rules} rule{'' if self.rules == 1 else 's'} not checked"
 
 
-def host_of(report) -> str | None:
-    return dict(getattr(report, "user_properties", None) or []).get("host")
-
-
 def host_message(report, host: str) -> str | None:
     """The host-level could-not-check of an error report (without the prefix), else None."""
-    if not (report.failed and report.when == "setup" and isinstance(report.longrepr, str)):
+    if not (category_of(report) == COULD_NOT_CHECK and report.when == "setup" and isinstance(report.longrepr, str)):
         return None
     text = report.longrepr
-    if not text.startswith(f"{PREFIX}{host}: ") or "\n" in text:
+    if not text.startswith(f"{COULD_NOT_CHECK_PREFIX}{host}: ") or "\n" in text:
         return None
-    return text[len(PREFIX):]
+    return text[len(COULD_NOT_CHECK_PREFIX):]
 
 
 class DeadHosts:
@@ -49,7 +49,7 @@ class DeadHosts:
 
     def pytest_runtest_logreport(self, report) -> None:
         host = host_of(report)
-        if host is None or (report.passed and report.when != "call"):
+        if host is None or category_of(report) is None:
             return  # a passing setup or teardown says nothing about the verdict
         message = host_message(report, host)
         known = self._tests.get(report.nodeid)
@@ -78,7 +78,6 @@ class DeadHosts:
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes the file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from .verdicts import junit_property
         dead = self.found()
         junit_property(session.config, "dead_hosts", len(dead))
         for index, host in enumerate(dead, 1):
@@ -86,12 +85,8 @@ class DeadHosts:
 
 
 def configure(config: pytest.Config) -> DeadHosts:
-    """Register the tracker and its terminal view (controller only); the compliance summary,
-    the HTML summary and JUnit read the tracker."""
-    from .deadhosts_terminal import BeforeShortSummary, TerminalSections
+    """Register the tracker (controller only); the compliance summary, the HTML summary, JUnit and
+    the terminal's sections (deadhosts_terminal.py) read it."""
     tracker = DeadHosts()
     config.pluginmanager.register(tracker, "timesync-dead-hosts")
-    sections = TerminalSections(tracker)
-    config.pluginmanager.register(sections, "timesync-dead-hosts-terminal")
-    config.pluginmanager.register(BeforeShortSummary(sections), "timesync-dead-hosts-short-summary")
     return tracker

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from .deadhosts import PREFIX, DeadHost, DeadHosts
+from .deadhosts import DeadHost, DeadHosts
+from .findings import COULD_NOT_CHECK_PREFIX
 
 #: the short test summary's report characters and the stats pytest shows for each
 _SHORT_SUMMARY_STATS = {"f": "failed", "E": "error", "s": "skipped", "S": "skipped", "x": "xfailed",
@@ -20,7 +21,7 @@ _SHORT_SUMMARY_STATS = {"f": "failed", "E": "error", "s": "skipped", "S": "skipp
 def _block(host: DeadHost, first) -> pytest.TestReport:
     """A report standing for the whole host in the ERRORS section: "ERROR at gather of <host>"."""
     return pytest.TestReport(first.nodeid, (first.location[0], None, host.host), {}, "failed",
-                             PREFIX + host.line(), "gather")
+                             COULD_NOT_CHECK_PREFIX + host.line(), "gather")
 
 
 class TerminalSections:
@@ -84,3 +85,10 @@ class BeforeShortSummary:
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         self.sections.keep_live_errors(terminalreporter)
+
+
+def configure(config: pytest.Config, tracker: DeadHosts) -> None:
+    """Register the terminal's view of the dead hosts (controller only)."""
+    sections = TerminalSections(tracker)
+    config.pluginmanager.register(sections, "timesync-dead-hosts-terminal")
+    config.pluginmanager.register(BeforeShortSummary(sections), "timesync-dead-hosts-short-summary")

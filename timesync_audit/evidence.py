@@ -1,13 +1,12 @@
 """Failure messages: what was expected, what was found, and where."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterable, NoReturn
 
 import pytest
 
 from .display import MAX_MESSAGE, MAX_VALUE, escape, shorten, value
-
-import ipaddress
 
 
 #: a finding lists at most this many items (each cut to display.MAX_VALUE characters), then a count

@@ -10,13 +10,16 @@ import pytest
 from .display import MAX_MESSAGE, escape, shorten
 from .outcomes import CouldNotCheck
 
+#: how a could-not-check report begins (dead hosts are told apart by what follows it)
+COULD_NOT_CHECK_PREFIX = "could not check: "
+
 
 def _finding(item: pytest.Item, call: pytest.CallInfo) -> str | None:
     """The text of a could-not-check or of a non-compliance, or None for anything else."""
     if call.excinfo is None:
         return None
     if call.excinfo.errisinstance(CouldNotCheck):
-        return shorten(escape(f"could not check: {call.excinfo.value}"), 2 * MAX_MESSAGE)
+        return shorten(escape(f"{COULD_NOT_CHECK_PREFIX}{call.excinfo.value}"), 2 * MAX_MESSAGE)
     if call.excinfo.errisinstance(AssertionError) and call.when == "call":
         return "non-compliant: " + str(call.excinfo.value).split("\nassert ")[0]
     return None

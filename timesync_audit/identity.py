@@ -8,6 +8,9 @@ that makes a different target; the parts a user did not write stay out, so
 """
 from __future__ import annotations
 
+#: the parameter testinfra gives each test of a host: its testinfra host
+_HOST_PARAM = "_testinfra_host"
+
 
 def host_identity(backend) -> str:
     scheme = getattr(backend, "NAME", "") or backend.get_connection_type()
@@ -29,6 +32,14 @@ def host_identity(backend) -> str:
     return text
 
 
+def host_id(item) -> str | None:
+    """The host identity of a test item, or None for a test that is not run on a host."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or _HOST_PARAM not in callspec.params:
+        return None
+    return host_identity(callspec.params[_HOST_PARAM].backend)
+
+
 def bare_name(identity: str) -> str:
     """The host name of an identity: web1 for ssh://root@web1:22?sudo, c1 for docker://c1."""
     name = identity.split("://", 1)[-1].split("?", 1)[0]
@@ -40,7 +51,7 @@ def bare_name(identity: str) -> str:
 
 def install() -> None:
     """Make testinfra's test ids the identity (pytest ids, sorting, the suite's caches)."""
-    from testinfra.backend import base
+    from testinfra.backend import base  # testinfra's internals, loaded when the plugin is configured
 
     if getattr(base.BaseBackend.get_pytest_id, "_timesync_identity", False):
         return

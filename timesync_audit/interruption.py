@@ -13,6 +13,7 @@ import threading
 
 import pytest
 
+from .junit import drop_open_testcases, junit_property
 from .progress import Progress
 
 
@@ -65,7 +66,6 @@ class Interruption:
         if exitstatus != pytest.ExitCode.INTERRUPTED:
             return
         self.interrupted = True
-        from .verdicts import junit_property
         hosts, unfinished = self.progress.hosts(), self.progress.unfinished()
         config = session.config
         junit_property(config, "interrupted", "true")
@@ -73,7 +73,7 @@ class Interruption:
         junit_property(config, "hosts_finished", len(hosts) - len(unfinished))
         junit_property(config, "hosts_total", len(hosts))
         junit_property(config, "unfinished_hosts", ",".join(unfinished))
-        _drop_unfinished_testcases(config)
+        drop_open_testcases(config)
 
     def text(self) -> str | None:
         """"interrupted after 1 of 3 hosts (SIGTERM); not finished: docker://b, docker://c"."""
@@ -94,17 +94,6 @@ class Interruption:
     def html_lines(self) -> list[str]:
         text = self.text()
         return [f"Run {text}."] if text else []
-
-
-def _drop_unfinished_testcases(config: pytest.Config) -> None:
-    """Tests that started and never reported their end: no result, so no testcase."""
-    from _pytest.junitxml import xml_key
-    xml = config.stash.get(xml_key, None)
-    if xml is None:
-        return
-    for key, reporter in list(xml.node_reporters.items()):
-        del xml.node_reporters[key]
-        xml.node_reporters_ordered.remove(reporter)
 
 
 def configure(config: pytest.Config) -> Interruption:

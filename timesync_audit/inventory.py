@@ -5,9 +5,10 @@ Policy comes from inventory variables named `timesync_audit_<policy key>`
 inventory file (YAML or INI), in group_vars/ or host_vars/ beside it, with
 Ansible's precedence (host over child group over parent group over all).
 
-The inventory is read once per run: the controller runs
-`ansible-inventory --list` once, keeps its answer in a run file, and pytest-xdist
-workers read that file; testinfra's own inventory function is pointed at it too.
+The inventory is read once per run (`configure`): the controller runs
+`ansible-inventory --list` once, keeps its answer in config.stash and in a run
+file, and pytest-xdist workers read that file; testinfra's own inventory
+function is pointed at it too.
 Every variable is validated before any host is contacted, and a bad one is
 reported with its file, line, group or host, and key.
 """
@@ -32,6 +33,7 @@ import yaml
 from . import limits
 from .display import shorten
 from .policy import POLICY_KEYS, PolicyError, convert_value
+from .stash_keys import INVENTORY, INVENTORY_FILE
 
 PREFIX = "timesync_audit_"
 _WORKER_KEY = "timesync_inventory_json"
@@ -93,31 +95,35 @@ def unreadable_inventory(path: str, stderr: str) -> str:
     return f"{where}: the inventory cannot be read ({plugin} plugin): {message}"
 
 
-def load(config: pytest.Config) -> dict | None:
-    """The inventory as `ansible-inventory --list` gives it, read once per run."""
+def read(path: str) -> dict:
+    """The inventory as `ansible-inventory --list` gives it."""
+    if not os.path.exists(path):
+        raise PolicyError(f"{path}: inventory file does not exist")
+    return _run_ansible_inventory(path)
+
+
+def configure(config: pytest.Config) -> dict | None:
+    """Read the run's inventory once and keep it (config.stash): an xdist worker reads the run
+    file its controller wrote instead of running ansible-inventory again."""
     path = config.getoption("ansible_inventory", None)
     if not path:
         return None
-    if hasattr(config, "_timesync_inventory"):
-        return config._timesync_inventory
     shared = getattr(config, "workerinput", {}).get(_WORKER_KEY)
     if shared:
         data = json.loads(pathlib.Path(shared).read_text())
     else:
-        if not os.path.exists(path):
-            raise PolicyError(f"{path}: inventory file does not exist")
-        data = _run_ansible_inventory(path)
+        data = read(path)
         fd, shared = tempfile.mkstemp(prefix="timesync-inventory-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
-        config._timesync_inventory_file = shared
-    config._timesync_inventory = data
+        config.stash[INVENTORY_FILE] = shared
+    config.stash[INVENTORY] = data
     _point_testinfra_at(path, data)
     return data
 
 
 def _point_testinfra_at(path: str, data: dict) -> None:
-    import testinfra.utils.ansible_runner as runner
+    import testinfra.utils.ansible_runner as runner  # testinfra's internals: loaded only with an inventory
     original = getattr(runner.get_ansible_inventory, "__wrapped__", runner.get_ansible_inventory)
     wanted = os.path.abspath(path)
 
@@ -136,13 +142,13 @@ class XdistHooks:
         self.config = config
 
     def pytest_configure_node(self, node) -> None:
-        path = getattr(self.config, "_timesync_inventory_file", None)
+        path = self.config.stash.get(INVENTORY_FILE, None)
         if path:
             node.workerinput[_WORKER_KEY] = path
 
 
 def unconfigure(config: pytest.Config) -> None:
-    path = getattr(config, "_timesync_inventory_file", None)
+    path = config.stash.get(INVENTORY_FILE, None)
     if path and os.path.exists(path):
         os.unlink(path)
 
@@ -162,7 +168,7 @@ def _members(data: dict, group: str, seen: set | None = None) -> set[str]:
 
 def host_groups(config: pytest.Config, host_name: str) -> set[str]:
     """Inventory groups of a host (empty without an inventory)."""
-    data = getattr(config, "_timesync_inventory", None)
+    data = config.stash.get(INVENTORY, None)
     if not data:
         return set()
     return {g for g in data if g != "_meta" and host_name in _members(data, g)}
@@ -301,12 +307,14 @@ def _origin(sources: list[VarSource], host: str, groups: set[str], key: str) -> 
     return "inventory"
 
 
-def host_policies(config: pytest.Config, base, overrides: dict) -> dict:
-    """Inventory host name -> resolved Policy; validated before any host is contacted."""
-    data = load(config)
-    if data is None:
+def host_policies(config: pytest.Config, base, overrides: dict, data: dict | None = None) -> dict:
+    """Inventory host name -> resolved Policy; validated before any host is contacted. `data`:
+    the run's inventory (`configure`), read here when it is not given."""
+    path = config.getoption("ansible_inventory", None)
+    if not path:
         return {}
-    path = config.getoption("ansible_inventory")
+    if data is None:
+        data = read(path)
     sources = variable_sources(path)
     problems = []
     for s in sources:
@@ -340,9 +348,9 @@ def host_policies(config: pytest.Config, base, overrides: dict) -> dict:
     return policies
 
 
-def host_bounds(config: pytest.Config, base: "limits.Bounds", command_line: "limits.Bounds") -> dict:
+def host_bounds(config: pytest.Config, base: "limits.Bounds", command_line: "limits.Bounds",
+                data: dict | None) -> dict:
     """Inventory host name -> its gather bounds (validated by host_policies, which runs first)."""
-    data = getattr(config, "_timesync_inventory", None)
     if not data:
         return {}
     sources = variable_sources(config.getoption("ansible_inventory"))

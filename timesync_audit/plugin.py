@@ -1,8 +1,10 @@
-"""The pytest plugin: options, per-host facts cache, outcomes, report metadata.
+"""The pytest plugin: options, the run's state, the fixtures rule tests ask for, report metadata.
 
 An installed pytest plugin (pyproject.toml's pytest11 entry point), so its options are
 known before pytest reads the command line. Rule tests ask for `chrony` (and
-`policy`); everything about hosts, gathering and applicability happens here.
+`policy`); everything about hosts, gathering and applicability happens here. The
+run's state is kept in config.stash (stash_keys.py); what each test's report says is
+decided in one place (outcome_chain.py).
 """
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ import sys
 
 import pytest
 
-from . import findings, hostspec, identity, inventory, limits, profiles, report, usage, verdicts, views, waivers
-from .gather import collector, remote
+from . import (collector, findings, hostspec, identity, inventory, limits, live_verdicts, outcome_chain, profiles,
+               report, usage, verdicts, views, waivers)
+from .gather import remote
+from .identity import bare_name, host_id
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, listing as policy_listing, parse_assignments
 from .rules import meta_of
-
-_HOST_PARAM = "_testinfra_host"
+from .stash_keys import BOUNDS, GATHERED, HOST_BOUNDS, HOST_POLICIES, POLICY
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,10 +46,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(usage, "timesync-usage")
     config.pluginmanager.register(findings, "timesync-findings")
     identity.install()  # one test id, gather and verdict per backend, user, address, port
-    config.pluginmanager.register(report, "timesync-report")
     config.pluginmanager.register(profiles, "timesync-profiles")
     config.pluginmanager.register(waivers, "timesync-waivers")
     config.pluginmanager.register(verdicts, "timesync-verdicts")
+    config.pluginmanager.register(outcome_chain, "timesync-outcome-chain")
+    config.pluginmanager.register(live_verdicts, "timesync-live-verdicts")
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(inventory.XdistHooks(config), "timesync-inventory-xdist")
@@ -61,27 +65,21 @@ def pytest_configure(config: pytest.Config) -> None:
         if profile is not None:
             base = base.with_overrides(profile.variables, f"profile {profile.name}")
         overrides = parse_assignments(config.getoption("policy"), "--policy")
-        config._timesync_policy = base.with_overrides(overrides, "--policy")
-        config._timesync_host_policies = inventory.host_policies(config, base, overrides)
+        config.stash[POLICY] = base.with_overrides(overrides, "--policy")
+        inventory_data = inventory.configure(config)  # read once per run
+        config.stash[HOST_POLICIES] = inventory.host_policies(config, base, overrides, inventory_data)
         # precedence: defaults < pytest.ini < inventory variables < command line
         bounds, command_line = limits.from_config(config)
-        config._timesync_bounds = limits.resolve(bounds, {}, None, command_line)
-        config._timesync_host_bounds = inventory.host_bounds(config, bounds, command_line)
+        config.stash[BOUNDS] = limits.resolve(bounds, {}, None, command_line)
+        config.stash[HOST_BOUNDS] = inventory.host_bounds(config, bounds, command_line, inventory_data)
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config._timesync_cache = {}
+    config.stash[GATHERED] = {}
     report.configure(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     inventory.unconfigure(config)
-
-
-def host_id(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or _HOST_PARAM not in callspec.params:
-        return None
-    return identity.host_identity(callspec.params[_HOST_PARAM].backend)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -97,23 +95,21 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.user_properties.extend(meta.properties())
 
 
-def host_name(host_id: str) -> str:
-    """Bare host name of a host identity: ansible://web1, ssh://root@web1:22, docker://c1."""
-    return identity.bare_name(host_id)
-
-
 def policy_of(config: pytest.Config, host_id: str | None):
+    """The policy of one host: its inventory variables', else the run's."""
     if host_id is not None:
-        found = config._timesync_host_policies.get(host_name(host_id))
+        found = config.stash[HOST_POLICIES].get(bare_name(host_id))
         if found is not None:
             return found
-    return config._timesync_policy
+    return config.stash[POLICY]
 
 
 def bounds_of(config: pytest.Config, host_id: str) -> "limits.Bounds":
     """The gather bounds of one host: its inventory variables, else the run's."""
-    return config._timesync_host_bounds.get(host_name(host_id)) or config._timesync_bounds
+    return config.stash[HOST_BOUNDS].get(bare_name(host_id)) or config.stash[BOUNDS]
 
+
+# -- fixtures: what rule tests name as their parameters -------------------------------------------
 
 @pytest.fixture
 def policy(request: pytest.FixtureRequest):
@@ -125,7 +121,7 @@ def policy(request: pytest.FixtureRequest):
 def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     """The host's facts, gathered once per run (per worker) and shared by all its tests."""
     hid = identity.host_identity(host.backend)
-    cache = request.config._timesync_cache
+    cache = request.config.stash[GATHERED]
     if hid not in cache:
         try:
             cache[hid] = collector.collect(remote.executor(
@@ -140,22 +136,36 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     return result
 
 
-def _view_fixture(name: str, view):
-    def fixture(gathered, policy):
-        return view(gathered, policy)
-    fixture.__doc__ = view.__doc__
-    return pytest.fixture(name=name)(fixture)
+@pytest.fixture
+def chrony(gathered, policy):
+    """Every start of chronyd (facts.chrony.ChronyFacts): not applicable where chrony is not
+    installed or not the time service in use, could not check where its files could not be read."""
+    return views.chrony_view(gathered, policy)
 
 
-for _name, _view in views.VIEWS.items():
-    globals()[f"_fixture_{_name}"] = _view_fixture(_name, _view)
+@pytest.fixture
+def ntpd(gathered, policy):
+    """Every start of ntpd, classic or ntpsec (facts.ntpd.NtpdFacts): not applicable where ntpd
+    is not installed or not the time service in use, could not check where its files could not be read."""
+    return views.ntpd_view(gathered, policy)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    outcome = yield
-    rep = outcome.get_result()
-    gathered = item.config._timesync_cache.get(host_id(item) or "")
-    if isinstance(gathered, collector.Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
-        # on the item: JUnit writes the properties of the teardown report, built from it
-        item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
+@pytest.fixture
+def timesyncd(gathered, policy):
+    """systemd-timesyncd's configuration and live state (facts.timesyncd.TimesyncdFacts): not
+    applicable where it is not installed or not the time service in use."""
+    return views.timesyncd_view(gathered, policy)
+
+
+@pytest.fixture
+def time_daemons(gathered, policy):
+    """Every start of chronyd and of ntpd that apply on the host, for the rules SSG shares
+    between them (chronyd_or_ntpd_*): not applicable where neither does."""
+    return views.time_daemons(gathered, policy)
+
+
+@pytest.fixture
+def host_facts(gathered, policy):
+    """What every rule family shares (facts.host.HostFacts): OS, packages, units, processes;
+    could not check where the gather could not read them."""
+    return views.host_facts(gathered, policy)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .deadhosts import host_of
+from .report_properties import host_of
 
 _HOST_IN_TEST_ID = re.compile(r"::\w+\[(.+://.*)\](?:@[^@]*)?$")
 

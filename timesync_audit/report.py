@@ -1,7 +1,8 @@
 """Rule metadata in the HTML report (columns, details) and the run's policy in its header.
 
 JUnit gets the same metadata as <properties> from item.user_properties (set
-at collection), so both reports read one source.
+at collection), so both reports read one source. A report's rule details are
+added where the report is made, by the outcome chain (outcome_chain.py).
 """
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ import html
 import pytest
 
 from .policy import POLICY_KEYS
+from .report_properties import properties
 from .rules import REGISTRY
-
-
-def _props(report) -> dict[str, str]:
-    return dict(getattr(report, "user_properties", []) or [])
+from .stash_keys import POLICY
 
 
 class HtmlColumns:
@@ -27,7 +26,7 @@ class HtmlColumns:
         cells.insert(3, '<th class="sortable" data-column-type="host">Host</th>')
 
     def pytest_html_results_table_row(self, report, cells):
-        props = _props(report)
+        props = properties(report)
         cells.insert(1, f'<td class="col-rule">{html.escape(props.get("rule_id", "-"))}</td>')
         cells.insert(2, f'<td class="col-severity">{html.escape(props.get("severity", "-"))}</td>')
         cells.insert(3, f'<td class="col-host">{html.escape(props.get("host", "-"))}</td>')
@@ -43,33 +42,20 @@ def configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlColumns(), "timesync-html-columns")
     try:
-        from pytest_metadata.plugin import metadata_key
+        from pytest_metadata.plugin import metadata_key  # optional: pytest-html's metadata plugin
     except ImportError:
         return
-    policy = config._timesync_policy
+    policy = config.stash[POLICY]
     config.stash.setdefault(metadata_key, {})["Policy"] = {
         k: policy.describe(k) for k in POLICY_KEYS}
 
 
 def details_html(report) -> str | None:
-    rule = REGISTRY.get(_props(report).get("rule_id", ""))
+    """The rule's title, identifiers, rationale and remediation, as a table under its row."""
+    rule = REGISTRY.get(properties(report).get("rule_id", ""))
     if rule is None:
         return None
     rows = [("Title", rule.title), ("Identifiers", rule.identifier_text()), ("Rationale", rule.rationale),
             ("Remediation", rule.remediation)]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="rule-details">{body}</table>'
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" or (rep.when == "setup" and not rep.passed):
-        text = details_html(rep)
-        if text:
-            try:
-                from pytest_html import extras
-            except ImportError:
-                return
-            rep.extras = getattr(rep, "extras", []) + [extras.html(text)]

@@ -7,13 +7,12 @@ collects, keeps the last run's reports instead of overwriting them with nothing.
 """
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 
 import pytest
 
-from . import profiles
+from . import junit, profiles
 
 SELFTESTS = pathlib.Path(__file__).resolve().parents[1] / "selftests"
 _MARK_WORD = re.compile(r"[\w:+\-.\[\]\\/]+")
@@ -74,13 +73,9 @@ class KeepReports:
         # this very hook call goes on to the writers (pluggy calls the implementations it had when
         # the call began): point them at nothing, and unregister them for what follows
         kept = []
-        from _pytest.junitxml import xml_key
-        xml = config.stash.get(xml_key, None)
-        if xml is not None:
-            xml.logfile = os.devnull
-            config.pluginmanager.unregister(xml)
-            del config.stash[xml_key]
-            kept.append(config.option.xmlpath)
+        junit_file = junit.write_nothing(config)
+        if junit_file is not None:
+            kept.append(junit_file)
         for plugin in list(config.pluginmanager.get_plugins()):
             if type(plugin).__module__.startswith("pytest_html") and hasattr(plugin, "_report_path"):
                 plugin._generate_report = lambda *args, **kwargs: None

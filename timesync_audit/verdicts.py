@@ -1,9 +1,7 @@
-"""Verdicts of the run: one category per test, a summary, and the exit code.
+"""Verdicts of the run: each test's category, a summary, and the exit code.
 
-Categories: compliant (passed), non-compliant (failed: the rule's assertion),
-waived (a failure under an unexpired waiver), not applicable (skipped), could
-not check (an error: host unreachable, permission denied...; also a rule that
-crashed, which gave no verdict). A test's category is the worst of its phases.
+A test's category (categories.py) is decided once, where its reports are made
+(outcome_chain.py); here the controller (or a run without xdist) counts them.
 
 Exit codes: 0 compliant, 1 non-compliant, 3 could not check (whatever else);
 pytest's own codes stay for everything else (2 interrupted, 4 usage error,
@@ -15,40 +13,19 @@ The summary's parts besides the counts come from their own modules: dead hosts
 from __future__ import annotations
 
 import collections
+import html
 
 import pytest
 
-from . import deadhosts, interruption
-from .waivers import is_waived
-
-COMPLIANT, NOT_APPLICABLE, WAIVED, NON_COMPLIANT, COULD_NOT_CHECK = (
-    "compliant", "not applicable", "waived", "non-compliant", "could not check")
-CATEGORIES = (COMPLIANT, NON_COMPLIANT, WAIVED, NOT_APPLICABLE, COULD_NOT_CHECK)
-_RANK = {COMPLIANT: 0, NOT_APPLICABLE: 1, WAIVED: 2, NON_COMPLIANT: 3, COULD_NOT_CHECK: 4}
+from . import deadhosts, deadhosts_terminal, interruption
+from .categories import CATEGORIES, COULD_NOT_CHECK, NON_COMPLIANT, RANK, category_of
+from .junit import junit_property
+from .report_properties import host_of
 
 EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_INTERRUPTED, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
 _EXIT_TEXT = {EXIT_COMPLIANT: "compliant", EXIT_NON_COMPLIANT: "non-compliant",
               EXIT_INTERRUPTED: "interrupted", EXIT_COULD_NOT_CHECK: "could not check every rule"}
 _MAX_HOSTS_PER_LINE = 6
-
-
-def junit_property(config: pytest.Config, name: str, value: object) -> None:
-    """A property of the whole JUnit test suite (before junitxml writes the file; controller only)."""
-    from _pytest.junitxml import xml_key
-    xml = config.stash.get(xml_key, None)
-    if xml is not None:
-        xml.add_global_property(name, str(value))
-
-
-def category(report) -> str | None:
-    """The category one report gives its test, or None (a passing setup or teardown)."""
-    if report.failed:
-        if report.when != "call" or getattr(report, "timesync_no_verdict", False):
-            return COULD_NOT_CHECK
-        return NON_COMPLIANT
-    if report.skipped:
-        return WAIVED if is_waived(report) else NOT_APPLICABLE
-    return COMPLIANT if report.when == "call" else None
 
 
 def exit_code(counts: collections.Counter) -> int:
@@ -72,12 +49,12 @@ class Verdicts:
         return collections.Counter(c for c, h in self.tests.values() if host is None or h == host)
 
     def pytest_runtest_logreport(self, report) -> None:
-        found = category(report)
+        found = category_of(report)
         if found is None:
             return
-        host = dict(getattr(report, "user_properties", None) or []).get("host", "-")
+        host = host_of(report) or "-"
         before = self.tests.get(report.nodeid)
-        if before is None or _RANK[found] > _RANK[before[0]]:
+        if before is None or RANK[found] > RANK[before[0]]:
             self.tests[report.nodeid] = (found, host)
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes the file
@@ -121,7 +98,6 @@ class Verdicts:
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
         if not self.tests and self.exit_code != EXIT_INTERRUPTED:
             return
-        import html
         counts = self.counts()
         text = ", ".join(f"{name} {counts[name]}" for name in CATEGORIES)
         if self.exit_code is not None:
@@ -134,15 +110,7 @@ class Verdicts:
 
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controller counts; xdist workers only make reports
-        parts = (deadhosts.configure(config), interruption.configure(config))
+        dead_hosts = deadhosts.configure(config)
+        deadhosts_terminal.configure(config, dead_hosts)
+        parts = (dead_hosts, interruption.configure(config))
         config.pluginmanager.register(Verdicts(parts), "timesync-verdicts-count")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    rep = yield
-    # a rule that crashed (not its assertion) gave no verdict: that is "could not check"
-    if (rep.when == "call" and rep.failed and call.excinfo is not None
-            and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))):
-        rep.timesync_no_verdict = True
-    return rep

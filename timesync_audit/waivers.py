@@ -9,19 +9,21 @@
 
 The file is validated when pytest configures, before any host is contacted.
 A failed rule test (non-compliance, never an error or a skip) whose rule and
-host match an unexpired waiver is turned into a waived report, where the report
-is made (on the xdist worker): outcome skipped with `wasxfail` "waived: ...", so
-it does not fail the run; JUnit shows <skipped type="pytest.xfail"
-message="waived: ...">, pytest-html an "XFailed" row under the "Waived" filter,
-the terminal WAIVED. A matching waiver past its date leaves the failure a
-failure and says so. Waivers that matched no test of the run are reported at
-the end (terminal, HTML summary, JUnit global property), by the controller.
+host match an unexpired waiver is turned into a waived report where the report
+is made (on the xdist worker), by the outcome chain (outcome_chain.py, `apply`
+here): outcome skipped with `wasxfail` "waived: ...", so it does not fail the
+run; JUnit shows <skipped type="pytest.xfail" message="waived: ...">,
+pytest-html an "XFailed" row under the "Waived" filter, the terminal WAIVED. A
+matching waiver past its date leaves the failure a failure and says so. Waivers
+that matched no test of the run are reported at the end (terminal, HTML summary,
+JUnit global property), by the controller.
 """
 from __future__ import annotations
 
 import ast
 import dataclasses
 import datetime
+import difflib
 import fnmatch
 import html
 import os
@@ -32,12 +34,15 @@ import pytest
 import yaml
 
 from . import inventory
-from .outcomes import CouldNotCheck
+from .categories import NON_COMPLIANT, WAIVED, category_of, set_category
+from .identity import bare_name, host_id
+from .junit import junit_property
+from .report_properties import properties
 from .rules import REGISTRY, meta_of
+from .stash_keys import WAIVERS
 
 FIELDS = ("rule", "hosts", "justification", "expires")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_STATE = pytest.StashKey["WaiverState"]()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +58,8 @@ class Waiver:
         return today > self.expires  # a waiver applies through its expiry date
 
     def matches_host(self, host_id: str | None, groups) -> bool:
-        from .plugin import host_name
         full = (host_id or "").lower()
-        bare = host_name(full) if full else ""
+        bare = bare_name(full) if full else ""
         for pattern in self.hosts:
             if pattern.startswith("group:"):
                 if bare and pattern[len("group:"):] in groups(bare):
@@ -185,7 +189,6 @@ def _entry(path: str, index: int, node, known_rules: set[str] | None) -> Waiver:
 
 
 def _closest(word: str, choices) -> str | None:
-    import difflib
     found = difflib.get_close_matches(word, sorted(choices), n=1)
     return found[0] if found else None
 
@@ -256,15 +259,55 @@ class WaiverState:
 
 
 def state(config: pytest.Config) -> WaiverState | None:
-    return config.stash.get(_STATE, None)
+    return config.stash.get(WAIVERS, None)
 
 
-def is_waived(report) -> bool:
-    return bool(report.skipped and any(k == "waiver_expires" for k, _ in getattr(report, "user_properties", ())))
+# -- a report under a waiver: the outcome chain's waiver step ----------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Applied:
+    """What a waiver did to a report: the properties JUnit shows, and the row the HTML report adds."""
+
+    properties: list[tuple[str, str]]
+    html_title: str
+    html_text: str
 
 
-def _props(report) -> dict[str, str]:
-    return dict(getattr(report, "user_properties", None) or [])
+def apply(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo) -> Applied | None:
+    """A non-compliance whose rule and host match a waiver: under an unexpired one it becomes
+    waived (category, outcome, message); under an expired one it stays a failure that says so.
+    Only ever a rule's finding: never an error (could not check, a crash), a skip, or an XPASS."""
+    st = state(item.config)
+    meta = meta_of(item)
+    if st is None or category_of(report) != NON_COMPLIANT or call.excinfo is None or meta is None:
+        return None
+    found = st.matching(meta.rule_id, host_id(item))
+    if not found:
+        return None
+    valid = [w for w in found if not w.expired(st.today)]
+    finding = report.longreprtext.strip()
+    if valid:
+        w = max(valid, key=lambda w: w.expires)
+        set_category(report, WAIVED)
+        report.outcome = "skipped"
+        report.wasxfail = f"waived: {w.justification} (until {w.expires.isoformat()})"
+        report.longrepr = (f"waived until {w.expires.isoformat()}: {w.justification} (waiver {w.index}, "
+                           f"{w.source})\n{finding}")
+        return Applied([("waiver", w.justification), ("waiver_expires", w.expires.isoformat()),
+                        ("waiver_source", w.source), ("waived_finding", finding)],
+                       "Waiver", f"{w.justification} (until {w.expires.isoformat()}; {w.source})")
+    w = max(found, key=lambda w: w.expires)
+    report.longrepr = (f"{finding}\nwaiver expired on {w.expires.isoformat()}, so this failure counts: "
+                       f"{w.justification} (waiver {w.index}, {w.source})")
+    return Applied([("waiver_expired", w.expires.isoformat()), ("waiver", w.justification),
+                    ("waiver_source", w.source)],
+                   "Waiver expired", f"on {w.expires.isoformat()}: {w.justification} ({w.source})")
+
+
+def html_row(applied: Applied) -> str:
+    """The waiver's row in the HTML report, under the rule's details."""
+    body = f"<tr><th>{html.escape(applied.html_title)}</th><td>{html.escape(applied.html_text)}</td></tr>"
+    return f'<table class="rule-details">{body}</table>'
 
 
 # -- plugin hooks (registered by plugin.pytest_configure) ------------------------------------------
@@ -283,7 +326,7 @@ def pytest_configure(config: pytest.Config) -> None:
         waivers = load(path, known_rule_ids(config))
     except WaiverError as exc:
         raise pytest.UsageError(str(exc)) from None
-    st = config.stash[_STATE] = WaiverState(config, path, waivers)
+    st = config.stash[WAIVERS] = WaiverState(config, path, waivers)
     if not hasattr(config, "workerinput"):  # xdist workers only convert reports
         config.pluginmanager.register(Reporting(st), "timesync-waivers-reporting")
 
@@ -297,56 +340,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"waivers: {st.path}: {count} ({expired} expired)"
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    rep = yield
-    st = state(item.config)
-    # only a verdict of non-compliance is waivable: never an error (CouldNotCheck, a crash) or a skip
-    if (st is None or rep.when != "call" or not rep.failed or call.excinfo is None
-            or call.excinfo.errisinstance(CouldNotCheck)
-            or not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))):
-        return rep
-    meta = meta_of(item)
-    if meta is None:
-        return rep
-    from .plugin import host_id
-    found = st.matching(meta.rule_id, host_id(item))
-    if not found:
-        return rep
-    valid = [w for w in found if not w.expired(st.today)]
-    finding = rep.longreprtext.strip()
-    if valid:
-        w = max(valid, key=lambda w: w.expires)
-        props = [("waiver", w.justification), ("waiver_expires", w.expires.isoformat()),
-                 ("waiver_source", w.source), ("waived_finding", finding)]
-        rep.outcome = "skipped"
-        rep.wasxfail = f"waived: {w.justification} (until {w.expires.isoformat()})"
-        rep.longrepr = (f"waived until {w.expires.isoformat()}: {w.justification} (waiver {w.index}, {w.source})\n"
-                        f"{finding}")
-        _html_extra(rep, "Waiver", f"{w.justification} (until {w.expires.isoformat()}; {w.source})")
-    else:
-        w = max(found, key=lambda w: w.expires)
-        props = [("waiver_expired", w.expires.isoformat()), ("waiver", w.justification), ("waiver_source", w.source)]
-        rep.longrepr = (f"{finding}\nwaiver expired on {w.expires.isoformat()}, so this failure counts: "
-                        f"{w.justification} (waiver {w.index}, {w.source})")
-        _html_extra(rep, "Waiver expired", f"on {w.expires.isoformat()}: {w.justification} ({w.source})")
-    rep.user_properties = list(rep.user_properties) + props
-    item.user_properties.extend(props)  # JUnit writes the teardown report's, made from the item
-    return rep
-
-
-def _html_extra(rep, title: str, text: str) -> None:
-    try:
-        from pytest_html import extras
-    except ImportError:
-        return
-    body = f"<tr><th>{html.escape(title)}</th><td>{html.escape(text)}</td></tr>"
-    rep.extras = list(getattr(rep, "extras", [])) + [extras.html(f'<table class="rule-details">{body}</table>')]
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report, config):
-    if report.when == "call" and is_waived(report):
+    if report.when == "call" and category_of(report) == WAIVED:
         return "waived", "w", ("WAIVED", {"yellow": True})
     return None
 
@@ -359,20 +355,19 @@ class Reporting:
         self.st = st
 
     def pytest_runtest_logreport(self, report) -> None:
-        st, props = self.st, _props(report)
+        st, props, category = self.st, properties(report), category_of(report)
         if report.when == "setup" and props.get("rule_id"):
             for w in st.matching(props["rule_id"], props.get("host")):
                 st.matched.add(w.index)
-        elif report.when == "call" and is_waived(report):
+        elif report.when == "call" and category == WAIVED:
             st.waived.append((report.nodeid, props.get("host", "-"), report.wasxfail))
-        elif report.when == "call" and report.failed and "waiver_expired" in props:
+        elif report.when == "call" and category == NON_COMPLIANT and "waiver_expired" in props:
             st.expired_hits.append((report.nodeid, props.get("host", "-"),
                                     f"waiver expired on {props['waiver_expired']}: {props.get('waiver', '')} "
                                     f"({props.get('waiver_source', '')})"))
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes the file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from .verdicts import junit_property
         unmatched = self.st.unmatched()
         junit_property(session.config, "waivers_file", self.st.path)
         junit_property(session.config, "waivers_unmatched",

@@ -7,7 +7,7 @@ import collections
 
 import pytest
 
-from timesync_audit import verdicts
+from timesync_audit import categories, verdicts
 
 pytest_plugins = ["pytester", "throwaway_suite"]  # throwaway_suite: the `suite` fixture
 
@@ -94,10 +94,10 @@ def test_collection_error_is_an_interruption(suite):
 
 @pytest.mark.parametrize("categories, code", [
     ((), 0),
-    ((verdicts.COMPLIANT, verdicts.NOT_APPLICABLE, verdicts.WAIVED), 0),
-    ((verdicts.COMPLIANT, verdicts.NON_COMPLIANT), 1),
-    ((verdicts.NON_COMPLIANT, verdicts.COULD_NOT_CHECK), 3),
-    ((verdicts.COULD_NOT_CHECK,), 3),
+    ((categories.COMPLIANT, categories.NOT_APPLICABLE, categories.WAIVED), 0),
+    ((categories.COMPLIANT, categories.NON_COMPLIANT), 1),
+    ((categories.NON_COMPLIANT, categories.COULD_NOT_CHECK), 3),
+    ((categories.COULD_NOT_CHECK,), 3),
 ])
 def test_exit_code_table(categories, code):
     assert verdicts.exit_code(collections.Counter(categories)) == code

@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 from support import recorded_host
-from timesync_audit.gather import collector, script
+from timesync_audit import collector
+from timesync_audit.gather import script
 from timesync_audit.gather.snapshot import Request
 
 KEY_LINE = "1 SHA256 HEX:00112233445566778899AABBCCDDEEFF"

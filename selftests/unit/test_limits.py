@@ -78,9 +78,10 @@ INVENTORY = """\
 def bounds_by_host(tmp_path, options=None, text=INVENTORY):
     write(tmp_path, {"inv.yml": text})
     config = Config(options, inventory_path=tmp_path / "inv.yml")
-    inventory.host_policies(config, default_policy(), {})  # loads and validates, as the plugin does
+    data = inventory.read(str(tmp_path / "inv.yml"))
+    inventory.host_policies(config, default_policy(), {}, data)  # validates, as the plugin does
     base, command_line = limits.from_config(config)
-    return inventory.host_bounds(config, base, command_line)
+    return inventory.host_bounds(config, base, command_line, data)
 
 
 def test_inventory_sets_bounds_per_host_and_group(tmp_path):

@@ -3,7 +3,7 @@ recorded from the lab's hosts, and how an unusable command becomes a verdict or 
 import pytest
 
 from support import recorded_host, run_rule
-from timesync_audit.gather import collector
+from timesync_audit import collector
 from timesync_audit.gather.snapshot import CommandOutput
 from timesync_audit.parsers import chronyc, ntpq, timedatectl
 

@@ -20,7 +20,7 @@ from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
 from ..services import CHRONY_WAIT_UNIT, BY_NAME
 from . import access, live
-from .daemon import StartCommands, StartOrigin, Starts, merge_start
+from .daemon import StartCommand, StartCommands, StartOrigin, Starts, merge_start
 from .host import HostFacts, Process
 
 NAME = "chrony"
@@ -46,20 +46,6 @@ _WITH_VALUE = set("fFlLPtu")
 def parse_argv(argv: list[str] | tuple[str, ...]) -> dict[str, str]:
     """chronyd options that take a value, by letter (-f FILE, -u USER, -fFILE)."""
     return parse_options(argv, _WITH_VALUE)
-
-
-@dataclasses.dataclass(frozen=True)
-class StartCommand:
-    """chronyd's command line and where it was read."""
-
-    argv: tuple[str, ...]
-    origin: str
-    #: where -f came from, in words ("-f in DAEMON_OPTS at /etc/default/chrony:3"), when it is set
-    file_origin: str = ""
-
-    @property
-    def options(self) -> dict[str, str]:
-        return parse_argv(self.argv)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,12 +124,13 @@ def _configured_command(layout: ChronyLayout, unit: systemd_unit.Unit, env: dict
                                else f"-f in {origin}")
             if layout.options_var in env:
                 origin += f", {layout.options_var} from {env[layout.options_var][1].where}"
-            return StartCommand(argv, origin, file_origin)
+            return StartCommand(argv, origin, parse_argv(argv), file_origin)
     if layout.options_var in env:
         value, line = env[layout.options_var]
         argv = tuple(["chronyd"] + value.split())
-        return StartCommand(argv, f"{layout.options_var} at {line.where}",
-                            f"-f in {layout.options_var} at {line.where}" if parse_argv(argv).get("f") else "")
+        options = parse_argv(argv)
+        return StartCommand(argv, f"{layout.options_var} at {line.where}", options,
+                            f"-f in {layout.options_var} at {line.where}" if options.get("f") else "")
     return None
 
 
@@ -266,9 +253,10 @@ def build(reader: Reader, host: HostFacts) -> Chrony:
     for process in running:
         by_argv.setdefault(process.argv, []).append(process)
     for argv, processes in by_argv.items():
-        plans.append((StartCommand(argv, f"running chronyd (pid {processes[0].pid})",
+        options = parse_argv(argv)
+        plans.append((StartCommand(argv, f"running chronyd (pid {processes[0].pid})", options,
                                    f"-f on the running chronyd's command line (pid {processes[0].pid})"
-                                   if parse_argv(argv).get("f") else ""), processes[0], False))
+                                   if options.get("f") else ""), processes[0], False))
     if configured is not None or not running:  # else nothing says how it would start again
         plans.append((configured, None, True))
     pids_of = {argv: tuple(p.pid for p in ps) for argv, ps in by_argv.items()}

@@ -48,6 +48,31 @@ class Starts(tuple):
         return self
 
 
+@dataclasses.dataclass(frozen=True)
+class StartCommand:
+    """A daemon's command line, where it was read, and its options as the daemon reads them."""
+
+    argv: tuple[str, ...]
+    origin: str
+    #: the options that take a value, by letter (flags map to ""): facts.chrony/ntpd.parse_argv
+    options: dict[str, str] = dataclasses.field(hash=False)
+    #: where -f came from, in words ("-f in DAEMON_OPTS at /etc/default/chrony:3"), when it is set (chronyd)
+    file_origin: str = ""
+    #: where -u came from when a wrapper adds it (ntpd)
+    user_origin: str = ""
+
+    @property
+    def user(self) -> str | None:
+        """The account of -u USER[:GROUP], or None when the daemon is not asked to drop root."""
+        value = self.options.get("u")
+        return value.split(":", 1)[0] if value else None
+
+    @property
+    def group(self) -> str | None:
+        value = self.options.get("u")
+        return value.split(":", 1)[1] if value and ":" in value else None
+
+
 class StartCommands:
     """For one start's facts (`command`, `process`, `also`): its command lines and its process."""
 

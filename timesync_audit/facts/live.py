@@ -4,16 +4,16 @@ They join each host's first round trip: one gather, whatever the number of rules
 Each prints nothing and exits 127 where its tool is missing.
 
 Each daemon's facts carry a LiveState: the parsed answers (parsers.chronyc, ntpq, timedatectl),
-or, per command, why it is unavailable. That is either a verdict (the daemon is not running:
-nothing synchronizes the clock) or a reason the host could not be checked (tool missing,
-chronyc refused to a non-root user, a daemon that does not answer, output not understood).
+or, per command, why it is unavailable. That is either the fact that the daemon is not running
+(DaemonNotRunning: the rule layer judges it, live_verdicts.py) or a reason the host could not be
+checked (tool missing, chronyc refused to a non-root user, a daemon that does not answer, output
+not understood).
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import Callable
 
-from ..evidence import non_compliant
 from ..gather.snapshot import Reader, Request
 from ..outcomes import CouldNotCheck
 from ..parsers import chronyc, ntpq, timedatectl
@@ -86,7 +86,14 @@ class Unavailable:
 
     command: str
     reason: str
-    daemon_down: bool = False  # True: the daemon is not running (a verdict), else could not check
+    daemon_down: bool = False  # True: the daemon is not running (the rule judges it), else could not check
+
+
+class DaemonNotRunning(AssertionError):
+    """A rule asked the live state of a daemon that is not running: "<what that means for the
+    rule>: <why>". A fact, never a verdict of its own: the rule layer judges it (live_verdicts.py).
+    An AssertionError, so that a rule run without the plugin (the rule decorator's judging of
+    each start, the project's own rule runner) counts it as the failed check it is."""
 
 
 @dataclasses.dataclass
@@ -97,14 +104,14 @@ class LiveState:
     unavailable: dict = dataclasses.field(default_factory=dict)
 
     def answer(self, name: str, verdict: str):
-        """The parsed answer of `name`. Where the daemon is not running, the rule fails with
+        """The parsed answer of `name`. Where the daemon is not running, DaemonNotRunning with
         `verdict` (what that means for the rule); any other reason is could-not-check."""
         if name in self.answers:
             return self.answers[name]
         command = COMMANDS.get(name, ("", name))[1]
         missing = self.unavailable.get(name) or Unavailable(command, f"`{command}` was not gathered")
         if missing.daemon_down:
-            non_compliant(f"{verdict}: {missing.reason}")
+            raise DaemonNotRunning(f"{verdict}: {missing.reason}")
         raise CouldNotCheck(missing.reason)
 
 

@@ -13,7 +13,7 @@ from ..parsers.provenance import Line
 from ..services import BY_NAME
 from .host import HostFacts, Process
 from . import access, live
-from .daemon import StartCommands, StartOrigin, Starts, merge_start
+from .daemon import StartCommand, StartCommands, StartOrigin, Starts, merge_start
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
@@ -49,29 +49,10 @@ def parse_argv(argv: list[str] | tuple[str, ...], flavor: str = "classic") -> di
     return parse_options(argv, _WITH_VALUE.get(flavor, _WITH_VALUE["classic"]), _LONG)
 
 
-@dataclasses.dataclass(frozen=True)
-class StartCommand:
-    """ntpd's command line and where it was read."""
-
-    argv: tuple[str, ...]
-    origin: str
-    flavor: str = "classic"
-    user_origin: str = ""  # where -u came from when a wrapper adds it
-
-    @property
-    def options(self) -> dict[str, str]:
-        return parse_argv(self.argv, self.flavor)
-
-    @property
-    def user(self) -> str | None:
-        """The account of -u USER[:GROUP], or None when ntpd is not asked to drop root."""
-        value = self.options.get("u")
-        return value.split(":", 1)[0] if value else None
-
-    @property
-    def group(self) -> str | None:
-        value = self.options.get("u")
-        return value.split(":", 1)[1] if value and ":" in value else None
+def _command(argv, origin: str, flavor: str, user_origin: str = "") -> StartCommand:
+    """An ntpd command line, its options read as that flavour's ntpd reads them."""
+    argv = tuple(argv)
+    return StartCommand(argv, origin, parse_argv(argv, flavor), user_origin=user_origin)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,7 +172,7 @@ def _wrapper_argv(wrapper: str, argv: list[str], origin: str, flavor: str, reade
             new += ["-u", user]
     else:
         new += opts
-    return StartCommand(tuple(new), ", ".join(notes), flavor, user_origin)
+    return _command(new, ", ".join(notes), flavor, user_origin)
 
 
 def _configured_command(flavor: str, reader: Reader, host: HostFacts,
@@ -220,12 +201,12 @@ def _configured_command(flavor: str, reader: Reader, host: HostFacts,
                     or "${" + k + "}" in last.value]
             if used:
                 origin += ", " + ", ".join(used)
-            return StartCommand(tuple(argv), origin, flavor), unit
+            return _command(argv, origin, flavor), unit
     for path, var in OPTION_FILES:
         env = _read_env(path, reader, problems, host.user)
         if var in env:
             value, line = env[var]
-            return StartCommand(tuple(["ntpd"] + value.split()), f"{var} at {line.where}", flavor), unit
+            return _command(["ntpd"] + value.split(), f"{var} at {line.where}", flavor), unit
     return None, unit
 
 
@@ -305,7 +286,7 @@ def build(reader: Reader, host: HostFacts) -> Ntpd:
     by_argv: dict[tuple[str, ...], list[Process]] = {}
     for process in running:
         by_argv.setdefault(process.argv, []).append(process)
-    plans = [(StartCommand(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
+    plans = [(_command(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
              for argv, ps in by_argv.items()]
     if configured is not None or not running:
         plans.append((configured, None, (), True))

@@ -10,7 +10,7 @@ import dataclasses
 import fnmatch
 import posixpath
 
-from .script import SECRET_PATTERNS, looks_like_key_material
+from .script import SECRET_PATTERNS, glob_dir, looks_like_key_material
 from .snapshot import CommandOutput, FileRecord, Request, Snapshot, Stat
 
 
@@ -65,7 +65,6 @@ class RecordedHost:
         return None
 
     def _unlistable(self, pattern: str) -> str | None:
-        from .script import glob_dir
         directory = glob_dir(pattern)
         blocked = self._blocked_by(directory + "/x")
         if blocked:

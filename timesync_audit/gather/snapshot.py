@@ -12,6 +12,8 @@ import fnmatch
 import posixpath
 from typing import Iterable
 
+from ..display import value
+
 
 @dataclasses.dataclass(frozen=True)
 class Stat:
@@ -116,10 +118,6 @@ class Snapshot:
         self.round_trips += other.round_trips
 
 
-class NotGathered(Exception):
-    """Raised by a Reader for data the snapshot does not hold yet."""
-
-
 class Reader:
     """Read access to a snapshot that notes what is missing instead of guessing."""
 
@@ -197,25 +195,23 @@ class Reader:
             self.cut[pattern] = self.snapshot.cut_globs[pattern]
 
     def glob(self, pattern: str) -> tuple[str, ...] | None:
-        matches = self.snapshot.globs.get(pattern)
-        if matches is None:
-            self.needs = self.needs.merged(Request(globs=(pattern,)))
-        else:
-            self._glob_seen(pattern)
-        return matches
+        return self._matches(pattern, Request(globs=(pattern,)))
 
     def stat_glob(self, pattern: str) -> tuple[str, ...] | None:
         """Matches of a glob whose files are only ever stat'ed (never read): key directories."""
+        return self._matches(pattern, Request(stat_globs=(pattern,)))
+
+    def _matches(self, pattern: str, request: Request) -> tuple[str, ...] | None:
+        """A glob's matches, or None (and `request` a need) when it is not expanded yet."""
         matches = self.snapshot.globs.get(pattern)
         if matches is None:
-            self.needs = self.needs.merged(Request(stat_globs=(pattern,)))
+            self.needs = self.needs.merged(request)
         else:
             self._glob_seen(pattern)
         return matches
 
     def hidden_problems(self, user: str) -> list[str]:
         """One line per path or glob the audit could not see whole (could not check)."""
-        from ..display import value
         found = [f"{value(what)}: directory {value(directory)} is not searchable or listable by {user}, so it "
                  f"cannot be checked" for what, directory in sorted(self.hidden.items())]
         found += [f"{value(path)} is {size} bytes, more than one answer may carry (--max-host-bytes)"

@@ -17,15 +17,20 @@ gather script through them itself, so that:
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
 import os
 import selectors
 import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
+
+from . import hostkeys
 
 KIB, MIB = 1024, 1024 * 1024
 
@@ -85,9 +90,6 @@ def _control_path() -> str:
     (two runs on one host must not end each other's connections with -O exit), and never the
     user's. The directory goes when the process ends."""
     if not _CONTROL_DIR:
-        import atexit
-        import shutil
-        import tempfile
         directory = tempfile.mkdtemp(prefix="tsa-ssh-", dir=control_base(tempfile.gettempdir()))
         atexit.register(shutil.rmtree, directory, True)
         _CONTROL_DIR.append(directory)
@@ -298,7 +300,6 @@ def _paramiko_connect(backend, deadlines: _Deadlines) -> object:
     """Connect testinfra's paramiko client (known_hosts checked) and open a channel, within the
     connect bound: paramiko's TCP, banner and authentication timeouts each allow the whole
     bound, so the client is closed at the bound whatever phase it is in."""
-    from . import hostkeys
     try:
         hostkeys.connect(backend, max(0.1, deadlines.remaining(False)))
         transport = backend.client.get_transport()
@@ -319,7 +320,6 @@ def _paramiko_connect(backend, deadlines: _Deadlines) -> object:
 def paramiko_connect_bound(backend, limits: Limits) -> float:
     """The connect bound over paramiko, with ssh's precedence: an explicit --connect-timeout, else
     the host's ConnectTimeout in the ssh_config testinfra's paramiko backend reads, else the default."""
-    from . import hostkeys
     if limits.connect_timeout_explicit:
         return limits.connect_timeout
     return hostkeys.configured_connect_timeout(backend) or limits.connect_timeout

@@ -40,7 +40,7 @@ import re
 from typing import Callable, Iterable, Iterator
 
 from ..gather.snapshot import Reader
-from .provenance import Line
+from .provenance import Directive, Line
 from .source_options import PollOptions
 
 COMMENT_CHARS = "!;#%"
@@ -441,18 +441,6 @@ def _string_to_ip(text: str) -> tuple[int, bytes] | None:
 
 # ----------------------------------------------------------------------------------------------
 # The model's data
-
-
-@dataclasses.dataclass(frozen=True)
-class Directive:
-    name: str  # lower case
-    args: tuple[str, ...]
-    line: Line
-    error: str | None = None  # why chronyd refuses this line (it stops there)
-
-    @property
-    def value(self) -> str:
-        return " ".join(self.args)
 
 
 @dataclasses.dataclass(frozen=True)

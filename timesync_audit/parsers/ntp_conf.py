@@ -34,10 +34,10 @@ import posixpath
 import re
 from typing import Callable, Mapping
 
-from ..gather.snapshot import FileRecord, Reader
+from ..gather.snapshot import FileRecord, Reader, Snapshot
 from . import ntp_restrict
 from .ntp_restrict import RestrictOp
-from .provenance import Line
+from .provenance import Directive, Line
 from .source_options import PollOptions
 
 REDACTED = "<redacted>"
@@ -110,18 +110,6 @@ KEYWORDS = {"ntpsec": _table(_NTPSEC_T, _NTPSEC_S, _NTPSEC_E),
 
 
 # ---- public data
-
-@dataclasses.dataclass(frozen=True)
-class Directive:
-    name: str
-    args: tuple[str, ...]
-    line: Line
-    error: str | None = None  # why ntpd ignores this line (or the part of it after a bad word)
-
-    @property
-    def value(self) -> str:
-        return " ".join(self.args)
-
 
 @dataclasses.dataclass(frozen=True)
 class Source(PollOptions):
@@ -1439,7 +1427,6 @@ def parse_restrict(args: tuple[str, ...], line: Line) -> Restriction | None:
 
 
 def _parse_text(text: str, path: str, flavor: str) -> NtpConfig:
-    from ..gather.snapshot import Snapshot
     snapshot = Snapshot(files={path: FileRecord(path, "ok", None, text)}, globs={})
     config, _ = parse(path, Reader(snapshot), "classic" if flavor != "ntpsec" else "ntpsec", _ntp_d=False)
     return config

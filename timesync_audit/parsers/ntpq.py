@@ -30,19 +30,17 @@ class ParseError(ValueError):
     """Output that is not ntpq's table."""
 
 
-def _table(text: str, header_word: str) -> list[str] | None:
-    """Lines after the `====` rule that follows a header naming header_word; None without a table."""
+def _rows(text: str, header_word: str) -> list[str]:
+    """The lines after the `====` rule that follows a header naming header_word; none where ntpd
+    has no association; ParseError (ntpq's first line: its complaint) for output without a table."""
+    if _NONE.search(text):
+        return []
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if header_word in line.split() and i + 1 < len(lines) and lines[i + 1].startswith("==="):
             return [line for line in lines[i + 2:] if line.strip()]
-    return None
-
-
-
-def _no_table(text: str) -> ParseError:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return ParseError(lines[0] if lines else "(no output)")
+    said = [line.strip() for line in lines if line.strip()]
+    raise ParseError(said[0] if said else "(no output)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +69,7 @@ class Peer:
 
 
 def parse_peers(text: str) -> list[Peer]:
-    if _NONE.search(text):
-        return []
-    rows = _table(text, "remote")
-    if rows is None:
-        raise _no_table(text)
+    rows = _rows(text, "remote")
     peers = []
     pending: tuple[str, str] | None = None
     for line in rows:
@@ -123,11 +117,7 @@ class Association:
 
 
 def parse_associations(text: str) -> list[Association]:
-    if _NONE.search(text):
-        return []
-    rows = _table(text, "assid")
-    if rows is None:
-        raise _no_table(text)
+    rows = _rows(text, "assid")
     result = []
     for line in rows:
         fields = line.split()

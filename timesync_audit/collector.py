@@ -3,6 +3,8 @@
 Round 1 asks for everything the usual layouts hold. What the answers point
 at elsewhere (include, confdir, sourcedir, -f, keyfile...) is fetched in
 follow-up rounds, at most MAX_ROUNDS in all, whatever the number of rules.
+The collector sits above both gather (the round trips) and facts (what each
+round's answers say is still missing).
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import dataclasses
 import secrets
 from typing import Callable
 
-from ..facts import chrony, host, ntpd, timesyncd
-from .snapshot import Reader, Request, Snapshot
+from .facts import chrony, host, ntpd, timesyncd
+from .gather.snapshot import Reader, Request, Snapshot
 
 MAX_ROUNDS = 4
 

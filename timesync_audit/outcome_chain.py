@@ -1,0 +1,62 @@
+"""Each test's report, decided once: its category, a waiver, then what JUnit and HTML show of it.
+
+pytest makes a test's reports (setup, call, teardown); a finding's report is made from its
+text (findings.py: a tryfirst implementation, so that pytest never formats a traceback for
+it). Then this one wrapper, in order:
+1. category (categories.classify): compliant, non-compliant, not applicable, could not check;
+2. waiver (waivers.apply): a non-compliance under an unexpired waiver becomes waived;
+3. decorations: for JUnit the gather's and the waiver's properties, for HTML the rule's
+   details and then the waiver's row.
+The category stays on the report (categories.category_of): the compliance summary, dead
+hosts, the waivers' summary and the terminal read it there, on the controller too (xdist
+sends it with the report).
+"""
+from __future__ import annotations
+
+import pytest
+
+from . import waivers
+from .categories import classify, set_category
+from .collector import Gathered
+from .identity import host_id
+from .report import details_html
+from .stash_keys import GATHERED
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest's own wrappers (xfail) and pytest-html's
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    set_category(report, classify(report, call))
+    applied = waivers.apply(item, report, call)
+    _junit_properties(item, report, applied)
+    _html_extras(report, applied)
+    return report
+
+
+def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: waivers.Applied | None) -> None:
+    """On the item too: JUnit writes the properties of the teardown report, which is made from it."""
+    gathered = item.config.stash[GATHERED].get(host_id(item) or "")
+    if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
+        item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
+    if applied is not None:
+        report.user_properties = list(report.user_properties) + applied.properties
+        item.user_properties.extend(applied.properties)
+
+
+def _html_extras(report: pytest.TestReport, applied: waivers.Applied | None) -> None:
+    """Under the test's row: the rule's details (with its result, or why it did not run), then
+    the waiver that applied."""
+    tables = []
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        details = details_html(report)
+        if details:
+            tables.append(details)
+    if applied is not None:
+        tables.append(waivers.html_row(applied))
+    if not tables:
+        return
+    try:
+        from pytest_html import extras  # optional: the HTML report's plugin
+    except ImportError:
+        return
+    report.extras = list(getattr(report, "extras", [])) + [extras.html(table) for table in tables]

@@ -1,0 +1,25 @@
+"""The plugin's state for one run, kept in `config.stash` under these keys, declared once.
+
+Each is set while pytest configures (the gathered facts: as each host is gathered), on the
+controller and on every xdist worker alike.
+"""
+from __future__ import annotations
+
+import pytest
+
+#: the run's policy: defaults < profile < --policy (a host of the inventory may have its own)
+POLICY = pytest.StashKey["policy.Policy"]()
+#: inventory host name -> its policy (inventory variables, then --policy)
+HOST_POLICIES = pytest.StashKey["dict[str, policy.Policy]"]()
+#: the run's gather bounds: defaults < pytest.ini < command line
+BOUNDS = pytest.StashKey["limits.Bounds"]()
+#: inventory host name -> its gather bounds
+HOST_BOUNDS = pytest.StashKey["dict[str, limits.Bounds]"]()
+#: host identity -> its facts, or why it could not be checked: one gather per host and process
+GATHERED = pytest.StashKey["dict[str, collector.Gathered | outcomes.CouldNotCheck]"]()
+#: the inventory as `ansible-inventory --list` gives it, read once per run
+INVENTORY = pytest.StashKey["dict"]()
+#: the file the controller wrote that inventory to, for its xdist workers (removed at the end)
+INVENTORY_FILE = pytest.StashKey[str]()
+#: the waivers of --waivers, and what they matched
+WAIVERS = pytest.StashKey["waivers.WaiverState"]()
