@@ -1,4 +1,5 @@
-"""Build recorded hosts and run a rule on them exactly as the suite does on a live host."""
+"""Build recorded hosts and run a rule on them exactly as the suite does on a live host; read the
+rules' scenarios (their data files, their templates' data)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,13 +10,13 @@ import pathlib
 import pytest
 import yaml
 
-from timesync_audit import views
-from timesync_audit.gather import collector
+from timesync_audit import collector, views
 from timesync_audit.gather.recorded import RecordedFile, RecordedHost
 from timesync_audit.gather.snapshot import CommandOutput, Stat
 from timesync_audit.outcomes import CouldNotCheck
 from timesync_audit.policy import default_policy
-from timesync_audit.rules import FUNCTIONS
+from timesync_audit.rules import FUNCTIONS, data_files, load_data
+from timesync_audit.services import BY_NAME, TIME_SERVICES
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -34,6 +35,56 @@ def load_rule_modules() -> None:
 
 
 _loaded: set[str] = set()
+
+
+# -- scenarios: each rule's own (its data file) and its template's --------------------------------
+
+def template_file(name: str) -> pathlib.Path:
+    """A template's data: tests/<family>/templates/<name>.yaml."""
+    found = sorted((ROOT / "tests").glob(f"*/templates/{name}.yaml"))
+    if len(found) != 1:
+        raise LookupError(f"template {name}: expected one tests/*/templates/{name}.yaml, found {found}")
+    return found[0]
+
+
+def template_context(rule_id: str, variables: dict) -> dict:
+    """What a template's scenarios may name, as {placeholder}: the rule's id and template
+    variables and, for a `service` variable, that service's facts (timesync_audit/services.py):
+    label, first package, unit, process name and init script, and `other`, another time service."""
+    context = {"rule_id": rule_id, **variables}
+    if "service" in variables:
+        service = BY_NAME[variables["service"]]
+        context.update(label=service.label, package=service.packages[0], unit=service.units[0],
+                       comm=service.comms[0], init_script=service.init_scripts[0],
+                       other=next(s for s in TIME_SERVICES if s != service.name))
+    return context
+
+
+def _filled(value, context: dict):
+    if isinstance(value, str):
+        return value.format_map(context)
+    if isinstance(value, dict):
+        return {_filled(k, context): _filled(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, context) for v in value]
+    return value
+
+
+def rule_cases() -> list[tuple[str, str, dict]]:
+    """(rule id, case id, case) of every scenario: each rule's own, then its template's, filled in
+    with the rule's context."""
+    cases = []
+    for path in data_files():
+        data = load_data(path)
+        rule_id = data["id"]
+        cases += [(rule_id, f"{rule_id}: {case['name']}", case) for case in data["scenarios"]]
+        spec = data.get("template")
+        if spec:
+            context = template_context(rule_id, spec.get("vars") or {})
+            for case in load_data(template_file(spec["name"]))["scenarios"]:
+                filled = _filled(case, context)
+                cases.append((rule_id, f"{rule_id}: {spec['name']} template: {filled['name']}", filled))
+    return cases
 
 
 def _stat(spec: dict, kind: str = "regular file") -> Stat:

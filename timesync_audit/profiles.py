@@ -1,31 +1,29 @@
 """Baseline profiles: which rules a baseline selects and the variable values it sets.
 
-The table is section 7 of the rules reference (which rules ComplianceAsCode's
-profiles select) with the variable values of section 6. One profile is chosen
-with `--profile NAME`: the rule tests it does not select are deselected and
-its variables become the run's policy, below inventory variables and
---policy. Every rule test also carries one marker per profile that selects it
-(`-m rhel9_stig`), for pytest's own selection; a marker selects rules only.
+One data source: tests/profiles.yaml gives each profile's name, title and variable values
+(rules.md section 6), and each rule's data file lists the profiles that select it (`profiles:`,
+rules.md section 7). One profile is chosen with `--profile NAME`: the rule tests it does not
+select are deselected and its variables become the run's policy, below inventory variables and
+--policy. Every rule test also carries one marker per profile that selects it (`-m rhel9_stig`),
+for pytest's own selection; a marker selects rules only. The README's rule and profile tables
+are generated from the same data (`python -m timesync_audit.profiles README.md` rewrites them).
 """
 from __future__ import annotations
 
 import dataclasses
+import pathlib
+import re
 import sys
 from typing import Any, Mapping
 
 import pytest
 
+from . import rules
+from .junit import junit_property
 from .rules import meta_of
 
-_CHRONY_KEYS = ("file_owner_etc_chrony_keys", "file_groupowner_etc_chrony_keys", "file_permissions_etc_chrony_keys")
-# Ubuntu 22.04 CIS: the package and service rules of the chosen service and of its rivals
-_PACKAGES_AND_SERVICES = (
-    "package_chrony_installed", "package_ntp_installed", "package_timesyncd_installed",
-    "package_ntp_removed", "package_timesyncd_removed", "package_ntpdate_removed",
-    "service_chronyd_enabled", "service_ntpd_enabled", "service_ntp_enabled", "service_timesyncd_enabled",
-    "service_chronyd_or_ntpd_enabled", "service_chronyd_disabled", "service_timesyncd_disabled",
-    "service_ntpdate_disabled",
-)
+#: every profile's name, title and variable values
+PROFILES_FILE = rules.SUITE / "profiles.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,39 +39,57 @@ class Profile:
         return self.name.replace("-", "_")
 
 
-def _profile(name: str, title: str, rules: tuple[str, ...], **variables: Any) -> Profile:
-    return Profile(name, title, frozenset(rules), dict(variables))
+def load() -> dict[str, Profile]:
+    """The profiles of tests/profiles.yaml, each with the rules whose data names it."""
+    data = rules.load_data(PROFILES_FILE)
+    selected: dict[str, set[str]] = {name: set() for name in data}
+    for rule_id, meta in rules.catalog().items():
+        for name in meta.profiles:
+            if name not in selected:
+                raise ValueError(f"rule {rule_id}: profile {name!r} is not in {PROFILES_FILE}")
+            selected[name].add(rule_id)
+    return {name: Profile(name, spec["title"], frozenset(selected[name]), dict(spec.get("variables") or {}))
+            for name, spec in data.items()}
 
 
-# RHEL 9 ships chrony only and every RHEL 9 profile selects package_chrony_installed: the
-# service is chronyd (SSG var_timesync_service), so a host without chrony fails that rule
-# instead of having it skipped as "another time service is in use".
-PROFILES: dict[str, Profile] = {p.name: p for p in (
-    _profile("rhel9-stig", "RHEL 9 DISA STIG", (
-        "package_chrony_installed", "service_chronyd_enabled", "chronyd_client_only", "chronyd_no_chronyc_network",
-        "chronyd_configure_local_socket", "chronyd_or_ntpd_set_maxpoll", "chronyd_server_directive",
-        "chronyd_specify_remote_server"),
-        maxpoll_max=16, time_service="chronyd"),
-    _profile("rhel9-cis", "RHEL 9 CIS (all levels)", (
-        "package_chrony_installed", "chronyd_specify_remote_server", "chronyd_run_as_chrony_user"),
-        time_service="chronyd"),
-    _profile("rhel9-ospp", "RHEL 9 OSPP", (
-        "chronyd_client_only", "package_chrony_installed"),
-        time_service="chronyd"),
-    _profile("rhel9-anssi", "RHEL 9 ANSSI BP-028 enhanced/high", (
-        "package_chrony_installed", "chronyd_specify_remote_server", *_CHRONY_KEYS),
-        time_service="chronyd"),
-    _profile("rhel9-pci-dss", "RHEL 9 PCI-DSS", (
-        "package_chrony_installed", "chronyd_specify_remote_server", "chronyd_run_as_chrony_user"),
-        time_service="chronyd"),
-    _profile("ubuntu2204-cis", "Ubuntu 22.04 CIS", (
-        "ntp_single_service_active", *_PACKAGES_AND_SERVICES, "service_timesyncd_configured",
-        "chronyd_configure_pool_and_server", "chronyd_run_as_chrony_user")),
-    _profile("ubuntu2204-stig", "Ubuntu 22.04 DISA STIG", (
-        "package_chrony_installed", "package_timesyncd_removed", "package_ntp_removed",
-        "chronyd_or_ntpd_set_maxpoll", "chronyd_sync_clock"),
-        maxpoll_max=16, makestep_threshold_max=1, makestep_limit=-1, time_service="chronyd"),
-)}
+PROFILES: dict[str, Profile] = load()
+
+
+def _values(profile: Profile, none: str = "no variables") -> str:
+    return ", ".join(f"{k}={v}" for k, v in profile.variables.items()) or none
+
+
+def table_markdown() -> str:
+    """The README's profile table, generated from the data (a selftest keeps the README in step)."""
+    order = list(rules.catalog())
+    rows = ["| `--profile` | `-m` marker | title | rules | values it sets |", "|---|---|---|---|---|"]
+    for p in PROFILES.values():
+        selected = ", ".join(sorted(p.rules, key=order.index))
+        rows.append(f"| `{p.name}` | `{p.marker}` | {p.title} | {selected} | {_values(p, 'none')} |")
+    return "\n".join(rows)
+
+
+#: the README's generated sections: marker comment name -> its text
+README_SECTIONS = {"rule table": rules.table_markdown, "profile table": table_markdown}
+
+
+def _section(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- {name}:[^\n]*-->\n)(.*?)(<!-- end of {name} -->)", re.S)
+
+
+def readme_section(text: str, name: str) -> str | None:
+    """The lines between `<!-- NAME: ... -->` and `<!-- end of NAME -->`, or None."""
+    found = _section(name).search(text)
+    return found.group(2).removesuffix("\n") if found else None
+
+
+def with_generated_sections(text: str) -> str:
+    """README text with every generated section replaced by what the data says now."""
+    for name, generate in README_SECTIONS.items():
+        if readme_section(text, name) is None:
+            raise ValueError(f"README has no '<!-- {name}: ... -->' ... '<!-- end of {name} -->' section")
+        text = _section(name).sub(lambda m: m.group(1) + generate() + "\n" + m.group(3), text, count=1)
+    return text
 
 
 def add_options(group) -> None:
@@ -85,8 +101,7 @@ def add_options(group) -> None:
 def listing() -> str:
     lines = ["known profiles (--profile NAME, or -m MARKER to select the rules only):"]
     for p in PROFILES.values():
-        values = ", ".join(f"{k}={v}" for k, v in p.variables.items()) or "no variables"
-        lines.append(f"  {p.name:<16} -m {p.marker:<16} {p.title}: {len(p.rules)} rules; {values}")
+        lines.append(f"  {p.name:<16} -m {p.marker:<16} {p.title}: {len(p.rules)} rules; {_values(p)}")
     return "\n".join(lines)
 
 
@@ -130,8 +145,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     profile = selected(config)
     if profile is None:
         return None
-    values = ", ".join(f"{k}={v}" for k, v in profile.variables.items()) or "no variables"
-    return f"profile: {profile.name} ({profile.title}): {len(profile.rules)} rules; {values}"
+    return f"profile: {profile.name} ({profile.title}): {len(profile.rules)} rules; {_values(profile)}"
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -159,5 +173,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionstart(session: pytest.Session) -> None:
     profile = selected(session.config)
     if profile is not None:
-        from .verdicts import junit_property
         junit_property(session.config, "profile", profile.name)
+
+
+if __name__ == "__main__":  # python -m timesync_audit.profiles README.md: regenerate its tables
+    readme = pathlib.Path(sys.argv[1])
+    readme.write_text(with_generated_sections(readme.read_text()))

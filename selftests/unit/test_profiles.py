@@ -1,40 +1,75 @@
-"""Profiles: the exact rule set of each baseline (rules.md section 7), its variables, and selection."""
+"""Profiles: the data (tests/profiles.yaml and the rules' `profiles:`) says what section 7 of the
+rules reference says, its variables are valid policy, and selection works in a real run."""
+import re
+
 import pytest
 
-from support import load_rule_modules
-from timesync_audit import profiles
+from support import ROOT, load_rule_modules
+from timesync_audit import profiles, rules
 from timesync_audit.policy import default_policy
 from timesync_audit.rules import REGISTRY
 
 pytest_plugins = ["pytester", "throwaway_suite"]  # throwaway_suite: the `suite` fixture
 
-KEYS = {"file_owner_etc_chrony_keys", "file_groupowner_etc_chrony_keys", "file_permissions_etc_chrony_keys"}
+REFERENCE = ROOT.parent / "shared" / "reference" / "rules.md"
 
-# section 7 of the rules reference, rule by rule
-SECTION_7 = {
-    "rhel9-stig": {"package_chrony_installed", "service_chronyd_enabled", "chronyd_client_only",
-                   "chronyd_no_chronyc_network", "chronyd_configure_local_socket", "chronyd_or_ntpd_set_maxpoll",
-                   "chronyd_server_directive", "chronyd_specify_remote_server"},
-    "rhel9-cis": {"package_chrony_installed", "chronyd_specify_remote_server", "chronyd_run_as_chrony_user"},
-    "rhel9-ospp": {"chronyd_client_only", "package_chrony_installed"},
-    "rhel9-anssi": {"package_chrony_installed", "chronyd_specify_remote_server"} | KEYS,
-    "rhel9-pci-dss": {"package_chrony_installed", "chronyd_specify_remote_server", "chronyd_run_as_chrony_user"},
-    # the package and service rules of the chosen service and its rivals, and four named rules
-    "ubuntu2204-cis": {"ntp_single_service_active",
-                       "package_chrony_installed", "package_ntp_installed", "package_timesyncd_installed",
-                       "package_ntp_removed", "package_timesyncd_removed", "package_ntpdate_removed",
-                       "service_chronyd_enabled", "service_ntpd_enabled", "service_ntp_enabled",
-                       "service_timesyncd_enabled", "service_chronyd_or_ntpd_enabled", "service_chronyd_disabled",
-                       "service_timesyncd_disabled", "service_ntpdate_disabled",
-                       "service_timesyncd_configured", "chronyd_configure_pool_and_server",
-                       "chronyd_run_as_chrony_user"},
-    "ubuntu2204-stig": {"package_chrony_installed", "package_timesyncd_removed", "package_ntp_removed",
-                        "chronyd_or_ntpd_set_maxpoll", "chronyd_sync_clock"},
+
+def _package_and_service_rules() -> set[str]:
+    return {r for r in rules.catalog() if r.startswith(("package_", "service_"))
+            and r.endswith(("_installed", "_removed", "_enabled", "_disabled"))}
+
+
+#: how section 7 names groups of rules, as sets of rule ids
+PHRASES = {
+    "the three chrony.keys rules": lambda: {r for r in rules.catalog() if r.endswith("_etc_chrony_keys")},
+    "package/service rules for the chosen service and its rivals disabled": _package_and_service_rules,
 }
 
 
-def test_each_profile_selects_exactly_the_rules_of_section_7():
-    assert {name: set(p.rules) for name, p in profiles.PROFILES.items()} == SECTION_7
+def section_7(text: str) -> dict[str, tuple[set[str], str]]:
+    """rules.md section 7 as {profile title as it names it: (rule ids, the line's values in parentheses)}."""
+    body = text.split("## 7.", 1)[1].split("\n## ", 1)[0]
+    found = {}
+    for line in body.splitlines():
+        bullet = re.match(r"- (.+?): (.+)\.$", line)
+        if not bullet:
+            continue
+        title, items = bullet.groups()
+        values = " ".join(re.findall(r"\(([^)]*)\)", items))
+        selected = set()
+        for item in re.sub(r" \([^)]*\)", "", items).split(", "):
+            if item in PHRASES:
+                selected |= PHRASES[item]()
+            else:
+                assert re.fullmatch(r"[a-z0-9_]+", item), f"section 7 names {item!r}: add it to PHRASES"
+                selected.add(item)
+        found[title] = (selected, values)
+    return found
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, tuple[set[str], str]]:
+    if not REFERENCE.exists():
+        pytest.skip(f"the rules reference is not beside the project ({REFERENCE})")
+    return section_7(REFERENCE.read_text())
+
+
+def _named(profile) -> str:
+    """A profile's title as section 7 writes it ("RHEL 9 STIG" for "RHEL 9 DISA STIG")."""
+    return profile.title.replace("DISA ", "")
+
+
+def test_each_profile_selects_exactly_the_rules_of_section_7(reference):
+    assert {_named(p): set(p.rules) for p in profiles.PROFILES.values()} == {t: r for t, (r, _) in reference.items()}
+
+
+def test_the_values_section_7_gives_are_the_profiles(reference):
+    for p in profiles.PROFILES.values():
+        values = reference[_named(p)][1]
+        if re.search(r"\b16\b", values):  # "(maxpoll 16)", "chronyd_or_ntpd_set_maxpoll (16)"
+            assert p.variables.get("maxpoll_max") == 16, p.name
+        if "`1 -1`" in values:
+            assert (p.variables.get("makestep_threshold_max"), p.variables.get("makestep_limit")) == (1, -1), p.name
 
 
 def test_every_rule_of_a_profile_exists():
@@ -48,6 +83,13 @@ def test_ubuntu_cis_takes_every_package_and_service_rule():
     wanted = {r for r in REGISTRY if r.startswith(("package_", "service_")) and r.endswith(
         ("_installed", "_removed", "_enabled", "_disabled"))}
     assert wanted <= profiles.PROFILES["ubuntu2204-cis"].rules
+
+
+def test_a_rule_naming_an_unknown_profile_is_refused(monkeypatch):
+    meta = next(iter(rules.catalog().values()))
+    monkeypatch.setattr(rules, "catalog", lambda: {"x": rules.RuleMeta(**{**meta.__dict__, "profiles": ("rhel9-stg",)})})
+    with pytest.raises(ValueError, match="profile 'rhel9-stg' is not in .*profiles.yaml"):
+        profiles.load()
 
 
 @pytest.mark.parametrize("name, values", [
@@ -85,7 +127,8 @@ def test_marker_names():
 
 # ---- selection in a real run ------------------------------------------------------------------
 
-ALL = sorted(set().union(*SECTION_7.values()) | {"chrony_set_nts"})
+SELECTS = {name: set(p.rules) for name, p in profiles.PROFILES.items()}
+ALL = sorted(set().union(*SELECTS.values()) | {"chrony_set_nts"})
 
 
 def _ran(suite) -> set[str]:
@@ -98,8 +141,8 @@ def test_profile_deselects_every_other_rule(suite, name):
     suite.make({}, rules=ALL)
     result = suite.run(f"--profile={name}")
     assert result.ret == 0, result.stdout.str()
-    assert _ran(suite) == SECTION_7[name]
-    result.stdout.fnmatch_lines([f"profile: {name} *", f"*{2 * (len(ALL) - len(SECTION_7[name]))} deselected*"])
+    assert _ran(suite) == SELECTS[name]
+    result.stdout.fnmatch_lines([f"profile: {name} *", f"*{2 * (len(ALL) - len(SELECTS[name]))} deselected*"])
     glob, _ = suite.junit()
     assert glob["profile"] == name
 
@@ -107,7 +150,7 @@ def test_profile_deselects_every_other_rule(suite, name):
 def test_marker_selects_the_same_rules_without_the_variables(suite):
     suite.make({"chronyd_or_ntpd_set_maxpoll": {"*": "policy"}}, rules=ALL)
     result = suite.run("-m", "ubuntu2204_stig")
-    assert _ran(suite) == SECTION_7["ubuntu2204-stig"]
+    assert _ran(suite) == SELECTS["ubuntu2204-stig"]
     result.stdout.fnmatch_lines(["*policy maxpoll_max=10 time_service=None makestep_limit=None*"])
 
 
@@ -122,14 +165,14 @@ def test_profile_applies_its_variables_and_policy_overrides_them(suite):
 def test_profile_combines_with_markers(suite):
     suite.make({}, rules=ALL)
     suite.run("--profile=rhel9-stig", "-m", "not rhel9_ospp")
-    assert _ran(suite) == SECTION_7["rhel9-stig"] - SECTION_7["rhel9-ospp"]
+    assert _ran(suite) == SELECTS["rhel9-stig"] - SELECTS["rhel9-ospp"]
 
 
 def test_profile_under_xdist(suite):
     suite.make({}, rules=ALL)
     result = suite.run("--profile=rhel9-cis", "-n", "2")
     assert result.ret == 0, result.stdout.str()
-    assert _ran(suite) == SECTION_7["rhel9-cis"]
+    assert _ran(suite) == SELECTS["rhel9-cis"]
 
 
 def test_profile_list(suite):

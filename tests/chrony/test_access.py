@@ -20,18 +20,12 @@ def _judge_port(chrony, name: str, default: int, what: str) -> None:
         non_compliant(f"{name} is {value}, expected 0: {what} ({origin})", ignored)
 
 
-@rule(title="Disable chrony acting as a server", severity="low", service="chronyd",
-      cce="CCE-87543-5", stig="RHEL-09-252025",
-      rationale="A client that also serves NTP is one more network service to attack and to misuse for amplification.",
-      remediation="Add `port 0` to chrony.conf (and no later port directive).")
+@rule
 def test_chronyd_client_only(chrony):
     _judge_port(chrony, "port", 123, "chronyd would answer NTP clients")
 
 
-@rule(title="Disable network management of chrony", severity="low", service="chronyd",
-      cce="CCE-88876-8", stig="RHEL-09-252030",
-      rationale="The command port lets hosts on the network query chronyd; the Unix socket is enough.",
-      remediation="Add `cmdport 0` to chrony.conf (and no later cmdport directive).")
+@rule
 def test_chronyd_no_chronyc_network(chrony):
     _judge_port(chrony, "cmdport", 323, "chronyd would accept chronyc over the network")
 
@@ -49,10 +43,7 @@ def _uses_network(argv: list[str]) -> str | None:
     return None
 
 
-@rule(title="chrony-wait uses the local Unix socket", severity="low", service="chronyd", judges="unit",
-      cce="CCE-86468-6", stig="RHEL-09-252030",
-      rationale="With cmdport 0, a chrony-wait that talks to 127.0.0.1/::1 fails and delays time-sync.target.",
-      remediation="Drop-in for chrony-wait.service: `ExecStart=` then `ExecStart=/usr/bin/chronyc waitsync 0 0.1 0.0 1`.")
+@rule
 def test_chronyd_configure_local_socket(chrony):
     unit = chrony.wait_unit
     if unit.fragment is None:

@@ -4,10 +4,7 @@ from timesync_audit.parsers.chrony_conf import c_int
 from timesync_audit.rules import rule
 
 
-@rule(title="chrony steps the clock as the policy says (makestep)", severity="medium", service="chronyd",
-      stig="UBTU-22-252015",
-      rationale="Without makestep a large offset is slewed for hours; with a too large threshold big jumps go unnoticed.",
-      remediation="Set `makestep 1 -1` (Ubuntu STIG) or `makestep 1.0 3` as the policy requires.")
+@rule
 def test_chronyd_sync_clock(chrony, policy):
     steps = chrony.config.all("makestep")
     if not steps:
@@ -25,10 +22,7 @@ def test_chronyd_sync_clock(chrony, policy):
                       f"{policy.describe('makestep_limit')})", bad)
 
 
-@rule(title="chronyd runs as the chrony user", severity="medium", service="chronyd",
-      cce="CCE-84108-0", cis="RHEL9 2.3.3",
-      rationale="chronyd parses network input; running it as root turns a parser bug into a root compromise.",
-      remediation="Remove `-u <user>` from OPTIONS/DAEMON_OPTS and any `user` directive other than the chrony user.")
+@rule
 def test_chronyd_run_as_chrony_user(chrony):
     expected = chrony.layout.user
     bad = []

@@ -26,9 +26,7 @@ def _describe(key) -> str:
     return f"{key.path} ({key.origin}) is {st.user}:{st.group} {st.mode:04o}"
 
 
-@rule(title="chrony key file is owned by root", severity="medium", service="chronyd", cce="CCE-86380-3",
-      rationale="Whoever owns the key file can change the keys that authenticate time.",
-      remediation="chown root <key file>")
+@rule
 def test_file_owner_etc_chrony_keys(chrony):
     bad = [f"{_describe(k)} (owner uid {k.record.stat.uid}, expected 0)"
            for k in _key_files(chrony) if k.record.stat.uid != 0]
@@ -36,9 +34,7 @@ def test_file_owner_etc_chrony_keys(chrony):
         non_compliant("key file not owned by root", bad)
 
 
-@rule(title="chrony key file group is the chrony group", severity="medium", service="chronyd", cce="CCE-86374-6",
-      rationale="chronyd reads the keys through its group; any other group gives them to other accounts.",
-      remediation="chgrp <chrony group> <key file> (chrony on RHEL, _chrony on Debian/Ubuntu)")
+@rule
 def test_file_groupowner_etc_chrony_keys(chrony):
     group = chrony.layout.group
     bad = [f"{_describe(k)} (group {k.record.stat.group}, expected {group})"
@@ -47,9 +43,7 @@ def test_file_groupowner_etc_chrony_keys(chrony):
         non_compliant(f"key file group is not {group}", bad)
 
 
-@rule(title="chrony key file mode is 0640 or stricter", severity="medium", service="chronyd", cce="CCE-86384-5",
-      rationale="Readable keys let anyone forge authenticated NTP packets.",
-      remediation="chmod 0640 <key file>")
+@rule
 def test_file_permissions_etc_chrony_keys(chrony):
     bad = [f"{_describe(k)} (allowed at most 0640)"
            for k in _key_files(chrony) if k.record.stat.mode & ~0o640]

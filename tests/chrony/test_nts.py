@@ -4,9 +4,7 @@ from timesync_audit.outcomes import not_applicable
 from timesync_audit.rules import rule
 
 
-@rule(title="Use NTS for time sources", severity="medium", service="chronyd",
-      rationale="Unauthenticated NTP can be spoofed on path; NTS authenticates every packet.",
-      remediation="Add the `nts` option to every server and pool line (not on FIPS hosts: set require_nts=false).")
+@rule
 def test_chrony_set_nts(chrony, policy):
     if not policy.require_nts:
         not_applicable(f"NTS not required by policy ({policy.describe('require_nts')})")
@@ -24,9 +22,7 @@ def test_chrony_set_nts(chrony, policy):
         non_compliant("sources without NTS", bad)
 
 
-@rule(title="NTS cookies and keys are persisted (ntsdumpdir)", severity="low", service="chronyd",
-      rationale="Without ntsdumpdir every start repeats the full NTS-KE, delaying synchronization.",
-      remediation="Add `ntsdumpdir /var/lib/chrony`.")
+@rule
 def test_chrony_nts_dumpdir(chrony):
     nts = [s for s in chrony.config.sources if s.nts]
     if not nts:
@@ -37,9 +33,7 @@ def test_chrony_nts_dumpdir(chrony):
                       f"({files_read(chrony.config)})")
 
 
-@rule(title="NTS trust anchors are usable by chronyd", severity="low", service="chronyd",
-      rationale="An unreadable or missing ntstrustedcerts file makes every NTS-KE fail: no authenticated time.",
-      remediation="Point ntstrustedcerts at an existing certificate readable by the chrony user.")
+@rule
 def test_chrony_nts_trust(chrony):
     if not chrony.trust_anchors:
         not_applicable("no ntstrustedcerts directive (the system trust store is used)")

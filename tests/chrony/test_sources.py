@@ -11,10 +11,7 @@ def _invalid(chrony):
     return [f"{d.line} ({d.error})" for d in chrony.config.invalid_sources]
 
 
-@rule(title="A remote time server for chrony is configured", severity="medium", service="chronyd",
-      cce="CCE-84218-7", stig="RHEL-09-252020", cis="RHEL9 2.3.2",
-      rationale="Without a remote source the clock drifts and logs lose their order across hosts.",
-      remediation="Add `server <approved host> iburst maxpoll 10 nts` to chrony.conf or a sources.d file.")
+@rule
 def test_chronyd_specify_remote_server(chrony):
     usable = [s for s in _remote(chrony.config.sources) if "noselect" not in s.options]
     if not usable:
@@ -23,10 +20,7 @@ def test_chronyd_specify_remote_server(chrony):
                       ignored + _invalid(chrony))
 
 
-@rule(title="chrony only configured with server directives", severity="medium", service="chronyd",
-      cce="CCE-87077-4", stig="RHEL-09-252020",
-      rationale="A pool resolves to hosts nobody approved; the STIG asks for named servers only.",
-      remediation="Replace every pool line (all files chronyd reads, sources.d included) with server lines.")
+@rule
 def test_chronyd_server_directive(chrony):
     pools = [s for s in chrony.config.sources if s.kind == "pool"]
     servers = [s for s in chrony.config.sources if s.kind == "server"]
@@ -36,10 +30,7 @@ def test_chronyd_server_directive(chrony):
         non_compliant(f"no server directive ({files_read(chrony.config)})", _invalid(chrony))
 
 
-@rule(title="chrony uses only approved servers and pools", severity="medium", service="chronyd",
-      cis="U22 2.3.3.1",
-      rationale="Time from an unapproved host can be steered by whoever runs it.",
-      remediation="Use only the hosts of policy approved_servers / approved_pools.")
+@rule
 def test_chronyd_configure_pool_and_server(chrony, policy):
     sources = chrony.config.sources
     if not sources:

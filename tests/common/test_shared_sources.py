@@ -46,9 +46,7 @@ def _multiple(facts, policy):
     return None
 
 
-@rule(title="Specify additional remote NTP servers", severity="medium", service="chronyd or ntpd",
-      rationale="One source cannot be cross-checked: a falseticker goes unnoticed.",
-      remediation="Configure at least min_sources distinct server (or pool) lines.")
+@rule
 def test_chronyd_or_ntpd_specify_multiple_servers(time_daemons, policy):
     _judge(time_daemons, lambda facts: _multiple(facts, policy))
 
@@ -83,9 +81,33 @@ def _maxpoll(facts, policy):
     return None
 
 
-@rule(title="maxpoll is set on every time source", severity="medium", service="chronyd or ntpd",
-      cce="CCE-88648-1", stig="RHEL-09-252020, UBTU-22-252010",
-      rationale="A long polling interval lets the clock drift further between corrections.",
-      remediation="Add `maxpoll N` (N <= policy maxpoll_max) to every server, pool and peer line.")
+@rule
 def test_chronyd_or_ntpd_set_maxpoll(time_daemons, policy):
     _judge(time_daemons, lambda facts: _maxpoll(facts, policy))
+
+
+def _not_counted(s) -> str | None:
+    """Why a source is not a remote time server (None: it is one)."""
+    if getattr(s, "refclock", False):
+        return "reference clock, not a remote server"
+    if s.kind not in ("server", "pool"):
+        return f"{s.kind}, not a server"
+    if is_loopback(s.host):
+        return "loopback"
+    if "noselect" in s.options:
+        return "noselect"
+    return None
+
+
+def _remote_server(facts):
+    if any(_not_counted(s) is None for s in facts.config.sources):
+        return None
+    ignored = [f"{s.line} ({_not_counted(s)})" for s in facts.config.sources]
+    ignored += [f"{d.line} ({d.error})" for d in facts.config.invalid_sources]
+    return (f"no server or pool source in {_daemon(facts)}'s effective configuration "
+            f"({files_read(facts.config)})", ignored)
+
+
+@rule
+def test_chronyd_or_ntpd_specify_remote_server(time_daemons):
+    _judge(time_daemons, _remote_server)

@@ -11,11 +11,7 @@ NTS_KE_CAUSES = ("NTS-KE (TCP port 4460) blocked or the server unreachable",
                  "the client's clock far off (outside the certificate's validity period)")
 
 
-@rule(title="chronyd is synchronized to a time source", severity="medium", service="chronyd", judges="live",
-      rationale="A host can be configured correctly and still not keep time: no reachable source, "
-                "failed authentication, a daemon that never synchronized. Only the live state tells.",
-      remediation="Check `chronyc tracking` and `chronyc sources -v`: make at least one configured "
-                  "server reachable (UDP 123, NTS-KE TCP 4460) and trusted, then wait for selection.")
+@rule
 def test_chrony_synchronized(chrony):
     tracking = chrony.live.answer(TRACKING, "not synchronized")
     reasons = tracking.not_synchronized_because()
@@ -23,11 +19,7 @@ def test_chrony_synchronized(chrony):
         non_compliant(f"chronyd is not synchronized ({tracking.describe()}; `chronyc -c -n tracking`)", reasons)
 
 
-@rule(title="The system clock offset is within the limit", severity="medium", service="chronyd", judges="live",
-      rationale="Logs, Kerberos tickets and certificates rely on the clock; chronyd's estimate of the "
-                "system clock's error must stay within the accepted bound.",
-      remediation="Find why chronyd cannot correct the clock (`chronyc tracking`): stepping disabled "
-                  "(`makestep`), sources far apart, or the clock not adjustable (CAP_SYS_TIME).")
+@rule
 def test_chrony_offset_within_limit(chrony, policy):
     limit = policy.max_offset
     tracking = chrony.live.answer(TRACKING, "offset not measured")
@@ -41,10 +33,7 @@ def test_chrony_offset_within_limit(chrony, policy):
                       f"({tracking.describe()})")
 
 
-@rule(title="Enough time sources are reachable and one is selected", severity="medium", service="chronyd", judges="live",
-      rationale="One reachable source cannot be cross-checked; none leaves the clock free-running.",
-      remediation="Make at least min_sources configured servers answer (firewall, name resolution, "
-                  "NTS-KE); `chronyc sources` must show non-zero reach and one `*`.")
+@rule
 def test_chrony_sources_reachable(chrony, policy):
     sources = chrony.live.answer(SOURCES, "no reachable source")
     listed = [s.describe() for s in sources]
@@ -63,12 +52,7 @@ def test_chrony_sources_reachable(chrony, policy):
         non_compliant("; ".join(problems), listed)
 
 
-@rule(title="Every time source is authenticated with NTS", severity="medium", service="chronyd", judges="live",
-      rationale="NTS configured is not NTS in force: a failed key establishment leaves a source unusable, and "
-                "a plain source next to NTS ones lets unauthenticated time in.",
-      remediation="Use `nts` on every server line; make NTS-KE work (TCP 4460 reachable, the server's "
-                  "certificate trusted via ntstrustedcerts or the system CA store, the clock roughly right). "
-                  "On FIPS hosts set require_nts=false.")
+@rule
 def test_chrony_nts_authenticated(chrony, policy):
     if not policy.require_nts:
         not_applicable(f"NTS not required by policy ({policy.describe('require_nts')})")

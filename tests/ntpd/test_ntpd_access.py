@@ -12,11 +12,7 @@ from timesync_audit.rules import rule
 REQUIRED = ("kod", "nomodify", "notrap", "nopeer", "noquery")
 
 
-@rule(title="ntpd server restrictions are configured", severity="medium", service="ntpd",
-      rationale="Without default restrictions anyone can query ntpd (monlist amplification, "
-                "information leaks), peer with it or change its configuration.",
-      remediation="Add `restrict -4 default kod nomodify notrap nopeer noquery` and "
-                  "`restrict -6 default kod nomodify notrap nopeer noquery` (or `ignore`).")
+@rule
 def test_ntpd_configure_restrictions(ntpd):
     state = ntpd.config.restriction_state
     ntpsec = ntpd.flavor == "ntpsec"

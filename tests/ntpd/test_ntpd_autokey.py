@@ -15,9 +15,7 @@ def _classic(ntpd):
         not_applicable("ntpsec has no Autokey")
 
 
-@rule(title="The ntp configuration holding the Autokey password is private", severity="medium", service="ntpd",
-      rationale="`crypto pw` decrypts the host's Autokey private keys; a readable file gives it away.",
-      remediation="chown root:ntp <file>; chmod 0640 <file> (or move `crypto pw` to a root-only includefile).")
+@rule
 def test_ntpd_config_protects_secrets(ntpd):
     _classic(ntpd)
     if not ntpd.secret_files:
@@ -38,10 +36,7 @@ def test_ntpd_config_protects_secrets(ntpd):
         non_compliant("a file holding the Autokey password is not private", bad)
 
 
-@rule(title="Autokey key material in keysdir is not world-readable", severity="medium", service="ntpd",
-      rationale="ntpkey_* files hold the host's Autokey keys and parameters; readable, they let others "
-                "impersonate the host or its servers.",
-      remediation="chmod o-rwx <keysdir>/ntpkey_* (ntp-keygen creates private files 0600).")
+@rule
 def test_ntpd_keysdir_private(ntpd):
     _classic(ntpd)
     if ntpd.keysdir is None or not ntpd.keysdir.args:
@@ -61,11 +56,7 @@ def test_ntpd_keysdir_private(ntpd):
         non_compliant(f"key material in {directory} (keysdir at {ntpd.keysdir.line.where}) is world-accessible", bad)
 
 
-@rule(title="Every ntpd source is authenticated", severity="medium", service="ntpd",
-      rationale="Unauthenticated NTP can be spoofed on the path; where policy requires it, every source "
-                "must use Autokey or a symmetric key.",
-      remediation="Add `autokey` (with `crypto`) or `key N` (with `keys` and `trustedkey N`) to every "
-                  "server, pool and peer line.")
+@rule
 def test_ntpd_autokey_sources(ntpd, policy):
     if not policy.require_autokey:
         not_applicable(f"authenticated sources not required ({policy.describe('require_autokey')})")

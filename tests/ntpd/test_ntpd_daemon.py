@@ -8,10 +8,7 @@ from timesync_audit.rules import rule
 LOCAL_CLOCK_DEFAULT_STRATUM = 5  # refclock_local.c
 
 
-@rule(title="ntpd runs as the ntp user", severity="medium", service="ntpd",
-      rationale="ntpd parses network input; left running as root, a parser bug is a root compromise.",
-      remediation="Start ntpd with `-u ntp:ntp` (RHEL: OPTIONS in /etc/sysconfig/ntpd or the unit's ExecStart; "
-                  "Debian ntpsec: the packaged unit, whose wrapper adds `-u ntpsec:ntpsec`).")
+@rule
 def test_ntpd_run_as_ntp_user(ntpd):
     users = ntpd.users
     expected = " or ".join(users)
@@ -46,11 +43,7 @@ def _stratum(args, default):
     return default
 
 
-@rule(title="No undisciplined local clock poses as a time source", severity="medium", service="ntpd",
-      rationale="A local clock (127.127.1.x, LOCAL driver) serves the host's own free-running clock as "
-                "time; at a low stratum ntpd and its clients prefer it to the real servers.",
-      remediation="Remove `server 127.127.1.0` / `refclock local` (use orphan mode: `tos orphan 10`), or "
-                  "fudge it to stratum policy local_clock_min_stratum (default 10) or higher.")
+@rule
 def test_ntpd_no_undisciplined_local_clock(ntpd, policy):
     min_stratum = policy.local_clock_min_stratum
     config = ntpd.config

@@ -24,19 +24,14 @@ def _ignored(ntpd):
            [f"{d.line} ({d.error})" for d in ntpd.config.invalid_sources]
 
 
-@rule(title="A remote NTP server for ntpd is configured", severity="medium", service="ntpd",
-      rationale="Without a remote source ntpd free-runs on the local oscillator and the clock drifts.",
-      remediation="Add `server <approved host> iburst maxpoll 10` to ntp.conf (ntpsec: /etc/ntpsec/ntp.conf "
-                  "or a file in /etc/ntpsec/ntp.d/).")
+@rule
 def test_ntpd_specify_remote_server(ntpd):
     if not _counted(ntpd):
         non_compliant(f"no server or pool source in ntpd's effective configuration "
                       f"({files_read(ntpd.config)})", _ignored(ntpd))
 
 
-@rule(title="ntpd is configured with multiple remote servers", severity="unknown", service="ntpd",
-      rationale="One source cannot be cross-checked: a falseticker goes unnoticed.",
-      remediation="Configure at least min_sources distinct server (or pool) lines.")
+@rule
 def test_ntpd_specify_multiple_servers(ntpd, policy):
     counted: dict[str, int] = {}
     for s in _counted(ntpd):

@@ -4,11 +4,17 @@ Units are judged by their real name (`systemctl show` resolves aliases such as n
 ntpsec.service; `is-enabled` answering `alias` says nothing about the unit). Where systemd is not
 PID 1, "enabled" is judged from the init system's start links and "active" from running processes;
 every message says which evidence was used.
+
+Two templates, as ComplianceAsCode's service_enabled and service_disabled: each rule's data
+(rules/<rule id>.yaml) names its template and the template's variables, and its `test_<rule id>`
+below is that template's check with those variables (its body is `...`). A template's own
+scenarios (templates/<template>.yaml) run against every rule of it. The two rules over several
+services (service_chronyd_or_ntpd_enabled, ntp_single_service_active) are checks of their own.
 """
 from timesync_audit.applicability import rule_applies, service_status
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
-from timesync_audit.rules import rule
+from timesync_audit.rules import rule, template
 from timesync_audit.services import BY_NAME, TIME_SERVICES
 
 
@@ -62,44 +68,40 @@ def _require_disabled(host_facts, service: str) -> None:
                   f"neither started at boot nor running", list(status.evidence))
 
 
-@rule(title="The chronyd service is enabled", severity="medium", service="chronyd",
-      cce="CCE-84217-9", stig="RHEL-09-252015",
-      rationale="An installed but stopped chronyd leaves the clock undisciplined.",
-      remediation="systemctl enable --now chronyd (RHEL) / chrony (Debian, Ubuntu).")
-def test_service_chronyd_enabled(host_facts, policy):
-    _applies(host_facts, policy, "chronyd", "present")
-    _require_enabled(host_facts, "chronyd")
+@template
+def service_enabled(host_facts, policy, *, service: str):
+    """`service` (timesync_audit/services.py) is enabled and active where it is the chosen service."""
+    _applies(host_facts, policy, service, "present")
+    _require_enabled(host_facts, service)
 
 
-@rule(title="The ntpd service is enabled", severity="medium", service="ntpd",
-      cce="CCE-87863-7",
-      rationale="An installed but stopped ntpd leaves the clock undisciplined.",
-      remediation="systemctl enable --now ntpd (RHEL) / ntpsec or ntp (Debian, Ubuntu).")
-def test_service_ntpd_enabled(host_facts, policy):
-    _applies(host_facts, policy, "ntpd", "present")
-    _require_enabled(host_facts, "ntpd")
+@template
+def service_disabled(host_facts, policy, *, service: str):
+    """`service` is absent, or inactive and masked, where it is not the chosen service (ntpdate,
+    never a host's time service, always)."""
+    _applies(host_facts, policy, service, "absent")
+    _require_disabled(host_facts, service)
 
 
-@rule(title="The ntp service is enabled", severity="high", service="ntpd",
-      rationale="An installed but stopped ntp/ntpsec leaves the clock undisciplined.",
-      remediation="systemctl enable --now ntpsec (Debian >= 12, Ubuntu >= 23.04) or ntp.")
-def test_service_ntp_enabled(host_facts, policy):
-    _applies(host_facts, policy, "ntpd", "present")
-    _require_enabled(host_facts, "ntpd")
+# -- the rules: data in rules/<rule id>.yaml; a templated one's body is `...` ---------------------
+
+@rule
+def test_service_chronyd_enabled(host_facts, policy): ...
 
 
-@rule(title="The systemd-timesyncd service is enabled", severity="high", service="systemd-timesyncd",
-      cis="U22 2.3.1.1",
-      rationale="An installed but stopped timesyncd leaves the clock undisciplined.",
-      remediation="systemctl unmask systemd-timesyncd; systemctl enable --now systemd-timesyncd.")
-def test_service_timesyncd_enabled(host_facts, policy):
-    _applies(host_facts, policy, "systemd-timesyncd", "present")
-    _require_enabled(host_facts, "systemd-timesyncd")
+@rule
+def test_service_ntpd_enabled(host_facts, policy): ...
 
 
-@rule(title="The chronyd or ntpd service is enabled", severity="medium", service="chronyd",
-      rationale="One full NTP daemon must discipline the clock.",
-      remediation="systemctl enable --now chronyd (or ntpd).")
+@rule
+def test_service_ntp_enabled(host_facts, policy): ...
+
+
+@rule
+def test_service_timesyncd_enabled(host_facts, policy): ...
+
+
+@rule
 def test_service_chronyd_or_ntpd_enabled(host_facts, policy):
     _check(host_facts)
     reasons = [r for s in ("chronyd", "ntpd") if (r := rule_applies(s, host_facts, policy, "present"))]
@@ -111,37 +113,19 @@ def test_service_chronyd_or_ntpd_enabled(host_facts, policy):
                       [f"{s.service}: {e}" for s in statuses for e in s.evidence])
 
 
-@rule(title="The chronyd service is disabled", severity="medium", service="chronyd",
-      cis="U22 2.3.1.1",
-      rationale="chronyd next to the chosen time service fights it over the clock.",
-      remediation="apt-get purge chrony, or systemctl stop chrony && systemctl mask chrony.")
-def test_service_chronyd_disabled(host_facts, policy):
-    _applies(host_facts, policy, "chronyd", "absent")
-    _require_disabled(host_facts, "chronyd")
+@rule
+def test_service_chronyd_disabled(host_facts, policy): ...
 
 
-@rule(title="The systemd-timesyncd service is disabled", severity="medium", service="systemd-timesyncd",
-      cis="U22 2.3.1.1",
-      rationale="timesyncd next to chronyd or ntpd fights them over the clock.",
-      remediation="apt-get purge systemd-timesyncd, or systemctl stop systemd-timesyncd && "
-                  "systemctl mask systemd-timesyncd.")
-def test_service_timesyncd_disabled(host_facts, policy):
-    _applies(host_facts, policy, "systemd-timesyncd", "absent")
-    _require_disabled(host_facts, "systemd-timesyncd")
+@rule
+def test_service_timesyncd_disabled(host_facts, policy): ...
 
 
-@rule(title="The ntpdate service is disabled", severity="low", service="ntpdate",
-      rationale="ntpdate steps the clock at boot behind the time daemon's back; it is deprecated.",
-      remediation="Remove ntpdate / ntpsec-ntpdate, or systemctl mask ntpdate.")
-def test_service_ntpdate_disabled(host_facts, policy):
-    _applies(host_facts, policy, "ntpdate", "absent")
-    _require_disabled(host_facts, "ntpdate")
+@rule
+def test_service_ntpdate_disabled(host_facts, policy): ...
 
 
-@rule(title="Exactly one time service is active", severity="medium", service="any",
-      cis="U22 2.3.1.1",
-      rationale="Two time daemons fight over the clock; none leaves it undisciplined.",
-      remediation="Keep one of chronyd, ntpd, systemd-timesyncd active; stop and mask (or remove) the others.")
+@rule
 def test_ntp_single_service_active(host_facts):
     _check(host_facts)
     statuses = [service_status(host_facts, s) for s in TIME_SERVICES]

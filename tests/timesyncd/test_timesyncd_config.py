@@ -8,11 +8,7 @@ def _context(timesyncd) -> list[str]:
     return [f"masked: {m}" for m in config.masked] + config.ignored
 
 
-@rule(title="systemd-timesyncd servers are configured", severity="medium", service="systemd-timesyncd",
-      cis="U22 2.3.2.1",
-      rationale="Without NTP= timesyncd falls back to built-in or vendor pools nobody approved, or to none.",
-      remediation="Set `NTP=<approved servers>` under `[Time]` in a drop-in such as "
-                  "/etc/systemd/timesyncd.conf.d/50-ntp.conf, with no later empty `NTP=`.")
+@rule
 def test_service_timesyncd_configured(timesyncd, policy):
     config = timesyncd.config
     servers, ignored, reset = config.servers("NTP")
@@ -32,11 +28,7 @@ def test_service_timesyncd_configured(timesyncd, policy):
                       bad + ignored)
 
 
-@rule(title="systemd-timesyncd RootDistanceMaxSec is set", severity="medium", service="systemd-timesyncd",
-      cis="SLES",
-      rationale="A source whose root distance is large may be far from true time; bounding it rejects such sources.",
-      remediation="Set `RootDistanceMaxSec=<N>` (N <= policy root_distance_max_sec) under `[Time]` in "
-                  "/etc/systemd/timesyncd.conf or a timesyncd.conf.d drop-in.")
+@rule
 def test_service_timesyncd_root_distance_configured(timesyncd, policy):
     seconds, assignment, ignored = timesyncd.config.last_timespan("RootDistanceMaxSec")
     limit = policy.root_distance_max_sec
