@@ -41,3 +41,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def why_not_a_remote_server(source) -> str | None:
+    """Why a chrony or ntpd source is not a remote time server, or None when it is one (the
+    sources SSG's remote-server and multiple-servers rules count)."""
+    if getattr(source, "refclock", False):
+        return "reference clock, not a remote server"
+    if source.kind not in ("server", "pool"):
+        return f"{source.kind}, not a server"
+    if is_loopback(source.host):
+        return "loopback"
+    if "noselect" in source.options:
+        return "noselect"
+    return None
+
+
+def distinct_sources(sources, pool_counts_as: int) -> int:
+    """How many distinct remote servers the sources name; a pool line counts as `pool_counts_as`,
+    and NTP1.example. and ntp1.example are one source."""
+    counted: dict[str, int] = {}
+    for s in sources:
+        if why_not_a_remote_server(s) is None:
+            host = s.host.lower().rstrip(".")
+            counted[host] = max(counted.get(host, 0), pool_counts_as if s.kind == "pool" else 1)
+    return sum(counted.values())

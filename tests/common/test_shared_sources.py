@@ -1,6 +1,6 @@
 """Source rules SSG shares between chronyd and ntpd (chronyd_or_ntpd_*): each daemon that
 applies on the host (the `time_daemons` fixture) is judged on the sources it reads."""
-from timesync_audit.evidence import files_read, is_loopback, non_compliant
+from timesync_audit.evidence import distinct_sources, files_read, non_compliant, why_not_a_remote_server
 from timesync_audit.facts.ntpd import NtpdFacts
 from timesync_audit.rules import refused, rule
 
@@ -32,13 +32,7 @@ def _judge(time_daemons, judge) -> None:
 
 
 def _multiple(facts, policy):
-    counted: dict[str, int] = {}
-    for s in facts.config.sources:
-        if s.kind in ("server", "pool") and not is_loopback(s.host) and "noselect" not in s.options:
-            weight = policy.pool_counts_as if s.kind == "pool" else 1
-            host = s.host.lower().rstrip(".")  # NTP1.example. and ntp1.example are one source
-            counted[host] = max(counted.get(host, 0), weight)
-    total = sum(counted.values())
+    total = distinct_sources(facts.config.sources, policy.pool_counts_as)
     if total < policy.min_sources:
         found = [f"{s.line}" for s in facts.config.sources]
         return (f"{total} distinct source(s), policy {policy.describe('min_sources')} "
@@ -86,23 +80,10 @@ def test_chronyd_or_ntpd_set_maxpoll(time_daemons, policy):
     _judge(time_daemons, lambda facts: _maxpoll(facts, policy))
 
 
-def _not_counted(s) -> str | None:
-    """Why a source is not a remote time server (None: it is one)."""
-    if getattr(s, "refclock", False):
-        return "reference clock, not a remote server"
-    if s.kind not in ("server", "pool"):
-        return f"{s.kind}, not a server"
-    if is_loopback(s.host):
-        return "loopback"
-    if "noselect" in s.options:
-        return "noselect"
-    return None
-
-
 def _remote_server(facts):
-    if any(_not_counted(s) is None for s in facts.config.sources):
+    if any(why_not_a_remote_server(s) is None for s in facts.config.sources):
         return None
-    ignored = [f"{s.line} ({_not_counted(s)})" for s in facts.config.sources]
+    ignored = [f"{s.line} ({why_not_a_remote_server(s)})" for s in facts.config.sources]
     ignored += [f"{d.line} ({d.error})" for d in facts.config.invalid_sources]
     return (f"no server or pool source in {_daemon(facts)}'s effective configuration "
             f"({files_read(facts.config)})", ignored)
