@@ -1,6 +1,7 @@
 """The compliance suite's root. Its plugin is the installed `timesync_audit` (pyproject.toml's
 pytest11 entry point, installed by requirements.txt); this file only loads it where the project
 was not installed, and says what that costs."""
+
 import importlib.metadata
 import warnings
 
@@ -10,6 +11,9 @@ def _installed() -> bool:
 
 
 if not _installed():
-    warnings.warn("timesync_audit is not installed as a pytest plugin (pip install -r requirements.txt): "
-                  "write options with '=' (--waivers=FILE), a separate value is taken as a test path")
+    warnings.warn(
+        "timesync_audit is not installed as a pytest plugin (pip install -r requirements.txt): "
+        "write options with '=' (--waivers=FILE), a separate value is taken as a test path",
+        stacklevel=1,
+    )
     pytest_plugins = ["timesync_audit.plugin"]

@@ -18,6 +18,7 @@ Ctrl-C or SIGTERM.
 This is a measurement, not a test: nothing here fails when a target is missed; the
 table says which case meets it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "tsa-lab-chrony:latest"
 PREFIX = "tsa-bench-"
-TARGET_MB = 300          # controller peak RSS for any single hostile host
+TARGET_MB = 300  # controller peak RSS for any single hostile host
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Hostile hosts"
 MB = 1_000_000
@@ -85,53 +86,86 @@ def _rounds(rounds: int, files: int, lines: int, line: str | None = None) -> str
         out.append(f"mkdir -p {directory}")
         for f in range(files):
             include = f"echo 'include /etc/chrony/r{r + 1}/*.conf'; " if f == 0 and r < rounds else ""
-            out.append(f"{{ {include}{_lines(lines, line or f'server 192.0.2.{r} iburst maxpoll 6')}; }} "
-                       f"> {directory}/bench-{f}.conf")
+            out.append(
+                f"{{ {include}{_lines(lines, line or f'server 192.0.2.{r} iburst maxpoll 6')}; }} "
+                f"> {directory}/bench-{f}.conf"
+            )
     return "; ".join(out)
 
 
 CASES = (
     Case("stock", "stock host (nothing changed)", ":"),
-    Case("conf-50mb", "50 MB /etc/chrony/chrony.conf",
-         f"{_lines(1_470_589)} >> /etc/chrony/chrony.conf"),
-    Case("chronyc-100mb", f"`chronyc` wrapper ({WRAPPER}) printing 100 MB",
-         "printf '#!/bin/sh\\nyes \"^* 192.0.2.1 2 6 377 12 +1ms[+1ms] +/- 20ms\" | head -c 100000000\\n' "
-         f"> {WRAPPER}; chmod 755 {WRAPPER}"),
-    Case("include-usr-glob", "`include /usr/*/*/*` added to chrony.conf",
-         "echo 'include /usr/*/*/*' >> /etc/chrony/chrony.conf"),
-    Case("include-300mb", "300 MB in one file reached by an include",
-         f"{_lines(8_823_530)} > /etc/chrony/big.conf; "
-         "echo 'include /etc/chrony/big.conf' >> /etc/chrony/chrony.conf"),
-    Case("line-20mb", "a file with a single 20 MB line (conf.d)",
-         "{ printf 'server '; head -c 20000000 /dev/zero | tr '\\0' a; echo; } > /etc/chrony/conf.d/line.conf"),
-    Case("binary-garbage", "non-UTF-8 garbage: 2 conf.d files and chronyc's output, 2 MiB each",
-         _GARBAGE.format(size=2 * 1024 * 1024, path="/etc/chrony/conf.d/garbage-1.conf") + "; "
-         + _GARBAGE.format(size=2 * 1024 * 1024, path="/etc/chrony/conf.d/garbage-2.conf") + "; "
-         + _GARBAGE.format(size=2 * 1024 * 1024, path="/var/tmp/garbage.bin") + "; "
-         f"printf '#!/bin/sh\\ncat /var/tmp/garbage.bin\\n' > {WRAPPER}; chmod 755 {WRAPPER}"),
+    Case("conf-50mb", "50 MB /etc/chrony/chrony.conf", f"{_lines(1_470_589)} >> /etc/chrony/chrony.conf"),
+    Case(
+        "chronyc-100mb",
+        f"`chronyc` wrapper ({WRAPPER}) printing 100 MB",
+        "printf '#!/bin/sh\\nyes \"^* 192.0.2.1 2 6 377 12 +1ms[+1ms] +/- 20ms\" | head -c 100000000\\n' "
+        f"> {WRAPPER}; chmod 755 {WRAPPER}",
+    ),
+    Case(
+        "include-usr-glob",
+        "`include /usr/*/*/*` added to chrony.conf",
+        "echo 'include /usr/*/*/*' >> /etc/chrony/chrony.conf",
+    ),
+    Case(
+        "include-300mb",
+        "300 MB in one file reached by an include",
+        f"{_lines(8_823_530)} > /etc/chrony/big.conf; echo 'include /etc/chrony/big.conf' >> /etc/chrony/chrony.conf",
+    ),
+    Case(
+        "line-20mb",
+        "a file with a single 20 MB line (conf.d)",
+        "{ printf 'server '; head -c 20000000 /dev/zero | tr '\\0' a; echo; } > /etc/chrony/conf.d/line.conf",
+    ),
+    Case(
+        "binary-garbage",
+        "non-UTF-8 garbage: 2 conf.d files and chronyc's output, 2 MiB each",
+        _GARBAGE.format(size=2 * 1024 * 1024, path="/etc/chrony/conf.d/garbage-1.conf")
+        + "; "
+        + _GARBAGE.format(size=2 * 1024 * 1024, path="/etc/chrony/conf.d/garbage-2.conf")
+        + "; "
+        + _GARBAGE.format(size=2 * 1024 * 1024, path="/var/tmp/garbage.bin")
+        + "; "
+        f"printf '#!/bin/sh\\ncat /var/tmp/garbage.bin\\n' > {WRAPPER}; chmod 755 {WRAPPER}",
+    ),
     # beyond the listed cases: what passes every cap, so it is sent and parsed
-    Case("line-4mb", "a single 4 MB line in conf.d (under every cap: sent)",
-         "{ printf 'server '; head -c 4000000 /dev/zero | tr '\\0' a; echo; } > /etc/chrony/conf.d/line.conf",
-         extra=True),
-    Case("lines-15mb", "15 MB of valid directives: 4 conf.d files of 3.7 MB, 440,000 lines (one round trip)",
-         _rounds(1, 4, 110_000), extra=True),
-    Case("rounds-60mb", "60 MB of valid directives: 15 MB per round trip, each round's files including the "
-         "next's (4 round trips)", _rounds(4, 4, 110_000), extra=True),
-    Case("long-lines-60mb", "60 MB in 31,200 valid lines of 2,005 bytes (chronyd reads up to 2,047), "
-         "over 4 round trips as in rounds-60mb", _rounds(4, 4, 1950, _LONG), extra=True),
+    Case(
+        "line-4mb",
+        "a single 4 MB line in conf.d (under every cap: sent)",
+        "{ printf 'server '; head -c 4000000 /dev/zero | tr '\\0' a; echo; } > /etc/chrony/conf.d/line.conf",
+        extra=True,
+    ),
+    Case(
+        "lines-15mb",
+        "15 MB of valid directives: 4 conf.d files of 3.7 MB, 440,000 lines (one round trip)",
+        _rounds(1, 4, 110_000),
+        extra=True,
+    ),
+    Case(
+        "rounds-60mb",
+        "60 MB of valid directives: 15 MB per round trip, each round's files including the next's (4 round trips)",
+        _rounds(4, 4, 110_000),
+        extra=True,
+    ),
+    Case(
+        "long-lines-60mb",
+        "60 MB in 31,200 valid lines of 2,005 bytes (chronyd reads up to 2,047), over 4 round trips as in rounds-60mb",
+        _rounds(4, 4, 1950, _LONG),
+        extra=True,
+    ),
 )
 
 
 @dataclasses.dataclass
 class Run:
-    wall: float       # seconds
-    rss_mb: float     # ru_maxrss of the run: its largest process
+    wall: float  # seconds
+    rss_mb: float  # ru_maxrss of the run: its largest process
     pytest_mb: float  # the pytest process's own high-water mark
-    junit: int        # bytes
-    html: int         # bytes
+    junit: int  # bytes
+    html: int  # bytes
     rc: int
-    counts: str       # passed/failed/skipped/error
-    rounds: str       # gather round trips (JUnit property gather_round_trips)
+    counts: str  # passed/failed/skipped/error
+    rounds: str  # gather round trips (JUnit property gather_round_trips)
     said: str
 
 
@@ -202,11 +236,21 @@ def run_suite(host: str, python: str) -> Run:
     process's own high-water mark (VmHWM) is read while it runs, to tell it from docker's."""
     with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp:
         out = Path(tmp)
-        argv = [python, "-m", "pytest", f"--hosts=docker://{host}", "-p", "no:cacheprovider", "-q",
-                f"--junitxml={out / 'junit.xml'}", f"--html={out / 'report.html'}"]
+        argv = [
+            python,
+            "-m",
+            "pytest",
+            f"--hosts=docker://{host}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--junitxml={out / 'junit.xml'}",
+            f"--html={out / 'report.html'}",
+        ]
         start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         hwm = 0
         try:
             while True:
@@ -223,8 +267,17 @@ def run_suite(host: str, python: str) -> Run:
         wall = time.monotonic() - start
         counts, rounds, said = junit_summary(out / "junit.xml")
         size = lambda p: p.stat().st_size if p.exists() else 0  # noqa: E731
-        return Run(wall, usage.ru_maxrss * 1024 / MB, hwm * 1024 / MB, size(out / "junit.xml"),
-                   size(out / "report.html"), proc.returncode, counts, rounds, said)
+        return Run(
+            wall,
+            usage.ru_maxrss * 1024 / MB,
+            hwm * 1024 / MB,
+            size(out / "junit.xml"),
+            size(out / "report.html"),
+            proc.returncode,
+            counts,
+            rounds,
+            said,
+        )
 
 
 def code_hash() -> str:
@@ -245,14 +298,32 @@ def machine() -> dict[str, str]:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
             mem_kb = int(line.split()[1])
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.machine())
+    cpu = next(
+        (
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/cpuinfo").read_text().splitlines()
+            if l.startswith("model name")
+        ),
+        platform.machine(),
+    )
     docker = sh("docker", "version", "--format", "{{.Server.Version}}", check=False).stdout.strip() or "?"
     commit = sh("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD", check=False).stdout.strip() or "?"
-    dirty = sh("git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", "timesync_audit",
-               "tests", "conftest.py", "pytest.ini", check=False).stdout.strip()
+    dirty = sh(
+        "git",
+        "-C",
+        str(ROOT),
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "timesync_audit",
+        "tests",
+        "conftest.py",
+        "pytest.ini",
+        check=False,
+    ).stdout.strip()
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
@@ -266,7 +337,9 @@ def machine() -> dict[str, str]:
 def summarize(case: Case, runs: list[Run]) -> dict:
     rss = statistics.median(r.rss_mb for r in runs)
     return {
-        "case": case.name, "title": case.title, "extra": case.extra,
+        "case": case.name,
+        "title": case.title,
+        "extra": case.extra,
         "wall": f"{statistics.median(r.wall for r in runs):.1f}",
         "rss": f"{rss:.0f}",
         "pytest": f"{statistics.median(r.pytest_mb for r in runs):.0f}",
@@ -281,13 +354,35 @@ def summarize(case: Case, runs: list[Run]) -> dict:
 
 
 def table(rows: list[dict], width: int | None = None) -> str:
-    head = ["case", "wall s", "peak RSS MB", "pytest MB", f"< {TARGET_MB} MB", "junit.xml kB", "report.html kB",
-            "exit", "p/f/s/e", "rounds", "what the rules said (first could-not-check, else first failure)"]
+    head = [
+        "case",
+        "wall s",
+        "peak RSS MB",
+        "pytest MB",
+        f"< {TARGET_MB} MB",
+        "junit.xml kB",
+        "report.html kB",
+        "exit",
+        "p/f/s/e",
+        "rounds",
+        "what the rules said (first could-not-check, else first failure)",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        said = r["said"] if width is None or len(r["said"]) <= width else r["said"][:width - 1] + "…"
-        cells = [f"`{r['case']}`" + (" (extra)" if r["extra"] else ""), r["wall"], r["rss"], r["pytest"],
-                 r["target"], r["junit"], r["html"], r["rc"], r["counts"], r["rounds"], said.replace("|", "\\|")]
+        said = r["said"] if width is None or len(r["said"]) <= width else r["said"][: width - 1] + "…"
+        cells = [
+            f"`{r['case']}`" + (" (extra)" if r["extra"] else ""),
+            r["wall"],
+            r["rss"],
+            r["pytest"],
+            r["target"],
+            r["junit"],
+            r["html"],
+            r["rc"],
+            r["counts"],
+            r["rounds"],
+            said.replace("|", "\\|"),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -299,12 +394,11 @@ END = "<!-- end of results written by bench/hostile.py -->"
 def results_block(rows: list[dict], info: dict[str, str], runs: int, mixed: bool) -> str:
     cases = "\n".join(f"- `{r['case']}`{' (extra)' if r['extra'] else ''}: {r['title']}" for r in rows)
     over = [f"`{r['case']}` ({r['rss']} MB)" for r in rows if r["target"] != "yes"]
-    verdict = (f"Every case meets the target." if not over else
-               f"Every case meets the target except {', '.join(over)}.")
+    verdict = "Every case meets the target." if not over else f"Every case meets the target except {', '.join(over)}."
     return f"""{BEGIN}
 
-Measured {info['date']}; {runs} run(s) per case, medians.{MIXED if mixed else ""}
-Machine: {', '.join(f'{k} {v}' for k, v in info.items() if k != 'date')}.
+Measured {info["date"]}; {runs} run(s) per case, medians.{MIXED if mixed else ""}
+Machine: {", ".join(f"{k} {v}" for k, v in info.items() if k != "date")}.
 
 Cases:
 {cases}
@@ -353,7 +447,7 @@ def write_docs(block: str) -> None:
     elif re.search(rf"^{re.escape(SECTION)}$", current, re.M):
         # the section exists without a results block: put it at the end of the section
         match = re.search(rf"^{re.escape(SECTION)}$.*?(?=^## |\Z)", current, re.S | re.M)
-        updated = current[:match.end()].rstrip() + "\n\n" + block + "\n\n" + current[match.end():]
+        updated = current[: match.end()].rstrip() + "\n\n" + block + "\n\n" + current[match.end() :]
     else:
         updated = current.rstrip() + "\n\n" + SECTION_HEAD + "\n" + block + "\n"
     DOCS.write_text(updated.rstrip() + "\n")
@@ -362,8 +456,9 @@ def write_docs(block: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per case (default 3)")
-    parser.add_argument("--cases", default="", help="comma-separated case names (default: all): "
-                        + ", ".join(c.name for c in CASES))
+    parser.add_argument(
+        "--cases", default="", help="comma-separated case names (default: all): " + ", ".join(c.name for c in CASES)
+    )
     parser.add_argument("--no-docs", action="store_true", help=f"do not write {DOCS.relative_to(ROOT)}")
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"), help="the suite's interpreter")
     args = parser.parse_args()
@@ -377,6 +472,7 @@ def main() -> int:
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
+
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGINT too: ignored when started in the background
         signal.signal(signum, terminate)
 
@@ -393,9 +489,12 @@ def main() -> int:
                 run = run_suite(hosts[case.name], args.python)
                 versions.add(code_hash())
                 results[case.name].append(run)
-                print(f"run {n + 1}/{args.runs} {case.name:17} {run.wall:7.1f} s  peak {run.rss_mb:5.0f} MB "
-                      f"(pytest {run.pytest_mb:.0f})  exit {run.rc}  junit {run.junit}  html {run.html}  "
-                      f"{run.counts}", flush=True)
+                print(
+                    f"run {n + 1}/{args.runs} {case.name:17} {run.wall:7.1f} s  peak {run.rss_mb:5.0f} MB "
+                    f"(pytest {run.pytest_mb:.0f})  exit {run.rc}  junit {run.junit}  html {run.html}  "
+                    f"{run.counts}",
+                    flush=True,
+                )
     except KeyboardInterrupt:
         print("interrupted: removing the containers", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ Hypothesis profiles for the property tests (selftests/unit/test_fuzz_parsers.py)
 Neither keeps an example database (nothing is written into the work tree): a failure prints the
 input and a `@reproduce_failure` blob instead.
 """
+
 import pathlib
 import sys
 
@@ -16,16 +17,21 @@ from hypothesis import HealthCheck, settings
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-_SHARED = dict(deadline=None, database=None, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SHARED = dict(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.register_profile("ci", max_examples=100, derandomize=True, **_SHARED)
 settings.register_profile("long", max_examples=10_000, **_SHARED)
 settings.load_profile("ci")
 
 
 def pytest_addoption(parser) -> None:
-    parser.addini("e2e", "run the end-to-end tests (they start and stop a lab of Docker hosts)",
-                  type="bool", default=False)
+    parser.addini(
+        "e2e", "run the end-to-end tests (they start and stop a lab of Docker hosts)", type="bool", default=False
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:

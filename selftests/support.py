@@ -1,5 +1,6 @@
 """Build recorded hosts and run a rule on them exactly as the suite does on a live host; read the
 rules' scenarios (their data files, their templates' data)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,6 +40,7 @@ _loaded: set[str] = set()
 
 # -- scenarios: each rule's own (its data file) and its template's --------------------------------
 
+
 def template_file(name: str) -> pathlib.Path:
     """A template's data: tests/<family>/templates/<name>.yaml."""
     found = sorted((ROOT / "tests").glob(f"*/templates/{name}.yaml"))
@@ -54,9 +56,14 @@ def template_context(rule_id: str, variables: dict) -> dict:
     context = {"rule_id": rule_id, **variables}
     if "service" in variables:
         service = BY_NAME[variables["service"]]
-        context.update(label=service.label, package=service.packages[0], unit=service.units[0],
-                       comm=service.comms[0], init_script=service.init_scripts[0],
-                       other=next(s for s in TIME_SERVICES if s != service.name))
+        context.update(
+            label=service.label,
+            package=service.packages[0],
+            unit=service.units[0],
+            comm=service.comms[0],
+            init_script=service.init_scripts[0],
+            other=next(s for s in TIME_SERVICES if s != service.name),
+        )
     return context
 
 
@@ -88,8 +95,14 @@ def rule_cases() -> list[tuple[str, str, dict]]:
 
 
 def _stat(spec: dict, kind: str = "regular file") -> Stat:
-    return Stat(int(spec.get("uid", 0)), int(spec.get("gid", 0)), spec.get("user", "root"),
-                spec.get("group", "root"), int(str(spec.get("mode", "0644")), 8), spec.get("kind", kind))
+    return Stat(
+        int(spec.get("uid", 0)),
+        int(spec.get("gid", 0)),
+        spec.get("user", "root"),
+        spec.get("group", "root"),
+        int(str(spec.get("mode", "0644")), 8),
+        spec.get("kind", kind),
+    )
 
 
 def layout_files(layout: str) -> tuple[dict[str, RecordedFile], dict[str, CommandOutput]]:
@@ -117,8 +130,9 @@ def recorded_host(layout: str, files: dict | None = None, commands: dict | None 
             content = spec.get("content")
             if "append" in spec:
                 content = (base_files[path].content or "") + spec["append"]
-            base_files[path] = RecordedFile(content, _stat(spec), spec.get("link"), spec.get("readable", True),
-                                            spec.get("searchable", True))
+            base_files[path] = RecordedFile(
+                content, _stat(spec), spec.get("link"), spec.get("readable", True), spec.get("searchable", True)
+            )
     for name, out in (commands or {}).items():
         base_commands[name] = CommandOutput(name, 0, out)
     return RecordedHost(base_files, base_commands)
@@ -137,8 +151,10 @@ def run_rule(rule_id: str, host: RecordedHost, policy: dict | None = None) -> Ou
     try:
         gathered = collector.collect(host.execute)
         fixed = {"policy": resolved, "gathered": gathered}
-        kwargs = {name: fixed[name] if name in fixed else views.VIEWS[name](gathered, resolved)
-                  for name in inspect.signature(func).parameters}
+        kwargs = {
+            name: fixed[name] if name in fixed else views.VIEWS[name](gathered, resolved)
+            for name in inspect.signature(func).parameters
+        }
         func(**kwargs)
     except CouldNotCheck as exc:
         return Outcome("error", str(exc))

@@ -20,6 +20,7 @@ is resolved through `systemctl show`, never judged by `is-enabled`'s `alias`
 answer), or, where systemd is not PID 1, the init system's start links and
 running processes. Only processes of the host's own PID namespace count.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,14 +36,14 @@ _ACTIVE = ("active", "reloading")
 @dataclasses.dataclass(frozen=True)
 class ServiceStatus:
     service: str
-    init: str                  # "systemd", or what was found where systemd is not PID 1
+    init: str  # "systemd", or what was found where systemd is not PID 1
     packages: tuple[str, ...]  # installed packages of the service
-    unit: str | None           # the real unit (systemd), e.g. ntpsec.service for ntp.service
-    loaded: bool               # systemd knows a unit for it (loaded or masked), or an init script exists
+    unit: str | None  # the real unit (systemd), e.g. ntpsec.service for ntp.service
+    loaded: bool  # systemd knows a unit for it (loaded or masked), or an init script exists
     enabled: bool
     active: bool
     masked: bool
-    running: tuple[str, ...]   # "chronyd pid 735"
+    running: tuple[str, ...]  # "chronyd pid 735"
     evidence: tuple[str, ...]  # what was looked at, in words
     unit_active: bool = False  # systemd: a unit of the service is active (not just a stray process)
 
@@ -70,7 +71,7 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
         known = [(name, s) for name, s in states if s is not None and s.load not in ("", "not-found")]
         # the real units: an alias resolves to its unit's Id (ntp.service -> ntpsec.service)
         real: dict[str, object] = {}
-        for name, state in known:
+        for _name, state in known:
             real.setdefault(state.name, state)
         unit, unit_active, enabled, masked_all = None, False, False, bool(real)
         for unit_id, state in real.items():
@@ -79,7 +80,9 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
             is_active = state.active in _ACTIVE
             text = unit_id
             if aliases:
-                text += " (asked as " + ", ".join(f"{a}: is-enabled {host.is_enabled.get(a) or '?'}" for a in aliases) + ")"
+                text += (
+                    " (asked as " + ", ".join(f"{a}: is-enabled {host.is_enabled.get(a) or '?'}" for a in aliases) + ")"
+                )
             evidence.append(f"{text}: is-enabled {answer or 'unknown'}, {state.active or 'unknown'}")
             if unit is None or is_active or (answer in _ENABLED and not unit_active):
                 unit = unit_id
@@ -90,8 +93,19 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
             evidence.append(f"no unit {' / '.join(units)}")
         if running:
             evidence.append("running: " + ", ".join(running))
-        return ServiceStatus(service, "systemd", installed, unit, bool(real), enabled, unit_active or bool(running),
-                             masked_all, running, tuple(evidence), unit_active)
+        return ServiceStatus(
+            service,
+            "systemd",
+            installed,
+            unit,
+            bool(real),
+            enabled,
+            unit_active or bool(running),
+            masked_all,
+            running,
+            tuple(evidence),
+            unit_active,
+        )
     # systemd is not PID 1: the init system that is there, and processes
     scripts = definition.init_scripts
     entries = [e for e in host.init_entries if _script_name(e) in scripts]
@@ -105,9 +119,12 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
         evidence.append("init script " + ", ".join(script_files) + " has no start link (rc2-5/rcS, OpenRC runlevel)")
     else:
         evidence.append(f"no init script or start link for {' / '.join(scripts)}")
-    evidence.append("active judged by processes: " + (", ".join(running) if running else f"no {' / '.join(comms)} process"))
-    return ServiceStatus(service, init, installed, None, bool(entries), bool(starts), bool(running), False,
-                         running, tuple(evidence))
+    evidence.append(
+        "active judged by processes: " + (", ".join(running) if running else f"no {' / '.join(comms)} process")
+    )
+    return ServiceStatus(
+        service, init, installed, None, bool(entries), bool(starts), bool(running), False, running, tuple(evidence)
+    )
 
 
 def _script_name(entry: str) -> str:
@@ -135,8 +152,10 @@ def detect(host: HostFacts) -> dict[str, str]:
     statuses = {s: service_status(host, s) for s in TIME_SERVICES}
     enabled = {s: st for s, st in statuses.items() if st.enabled and _installed(host, s)}
     if enabled:
-        return {s: (f"{st.unit} is enabled" if st.unit else f"enabled ({st.init})") + " and installed"
-                for s, st in enabled.items()}
+        return {
+            s: (f"{st.unit} is enabled" if st.unit else f"enabled ({st.init})") + " and installed"
+            for s, st in enabled.items()
+        }
     running = {s: st for s, st in statuses.items() if st.running}
     if running:
         return {s: f"{st.running[0]} is running and no time service is enabled" for s, st in running.items()}
@@ -146,8 +165,13 @@ def detect(host: HostFacts) -> dict[str, str]:
 def chosen(host: HostFacts, policy) -> tuple[dict[str, str], str]:
     """(services whose rules apply, each with why; how they were chosen)."""
     if policy.time_service is not None:
-        return ({policy.time_service: f"policy time_service={policy.time_service} "
-                                      f"({policy.origin.get('time_service', 'set')})"}, "policy")
+        return (
+            {
+                policy.time_service: f"policy time_service={policy.time_service} "
+                f"({policy.origin.get('time_service', 'set')})"
+            },
+            "policy",
+        )
     return detect(host), "detected"
 
 
@@ -187,8 +211,10 @@ def rule_applies(service: str, host: HostFacts, policy, purpose: str) -> str | N
     if how == "policy":
         return f"{service} is the chosen time service ({services[service]}): it is no rival"
     if len(services) > 1:
-        return (f"several time services are in use ({_why(services, how)}): without policy time_service none "
-                f"of them can be called the rival (ntp_single_service_active judges this)")
+        return (
+            f"several time services are in use ({_why(services, how)}): without policy time_service none "
+            f"of them can be called the rival (ntp_single_service_active judges this)"
+        )
     return f"{service} is the time service in use ({services[service]}): it is no rival"
 
 

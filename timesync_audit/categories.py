@@ -8,12 +8,18 @@ which gave no verdict). A test's category is the worst of its phases' (RANK).
 The outcome chain (outcome_chain.py) sets `report.timesync_category` where pytest
 makes the report, on the xdist worker; the report carries it to the controller.
 """
+
 from __future__ import annotations
 
 import pytest
 
 COMPLIANT, NOT_APPLICABLE, WAIVED, NON_COMPLIANT, COULD_NOT_CHECK = (
-    "compliant", "not applicable", "waived", "non-compliant", "could not check")
+    "compliant",
+    "not applicable",
+    "waived",
+    "non-compliant",
+    "could not check",
+)
 #: in the order the summary lists them
 CATEGORIES = (COMPLIANT, NON_COMPLIANT, WAIVED, NOT_APPLICABLE, COULD_NOT_CHECK)
 #: worse is higher: a test's category is its worst phase's

@@ -6,11 +6,12 @@ follow-up rounds, at most MAX_ROUNDS in all, whatever the number of rules.
 The collector sits above both gather (the round trips) and facts (what each
 round's answers say is still missing).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from .facts import chrony, host, ntpd, timesyncd
 from .gather.snapshot import Reader, Request, Snapshot
@@ -74,8 +75,10 @@ def _too_long_why(snapshot: Snapshot) -> str | None:
     if lines > MAX_LINES:
         return f"its configuration files hold {lines} lines, more than the audit parses for one host ({MAX_LINES})"
     if size > MAX_PARSED_BYTES:
-        return (f"its configuration files hold {size} bytes, more than the audit parses for one host "
-                f"({MAX_PARSED_BYTES} bytes)")
+        return (
+            f"its configuration files hold {size} bytes, more than the audit parses for one host "
+            f"({MAX_PARSED_BYTES} bytes)"
+        )
     return None
 
 
@@ -83,8 +86,15 @@ def _too_long(snapshot: Snapshot) -> Snapshot | None:
     """The snapshot with every file's content left out, when there is too much of it to parse."""
     if _too_long_why(snapshot) is None:
         return None
-    emptied = Snapshot(dict(snapshot.files), dict(snapshot.stats), dict(snapshot.globs), dict(snapshot.commands),
-                       snapshot.round_trips, dict(snapshot.denied_globs), dict(snapshot.cut_globs))
+    emptied = Snapshot(
+        dict(snapshot.files),
+        dict(snapshot.stats),
+        dict(snapshot.globs),
+        dict(snapshot.commands),
+        snapshot.round_trips,
+        dict(snapshot.denied_globs),
+        dict(snapshot.cut_globs),
+    )
     emptied.files = {p: dataclasses.replace(r, content="") if r.content else r for p, r in snapshot.files.items()}
     return emptied
 

@@ -5,6 +5,7 @@ could-not-check, a message that starts with the host's identity (gather.remote).
 rule, 47 copies of one cause bury the errors of the live hosts; shown per host, one line says
 what to fix. Errors of single rules on a live host (one unreadable file) stay per rule.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,7 +38,7 @@ def host_message(report, host: str) -> str | None:
     text = report.longrepr
     if not text.startswith(f"{COULD_NOT_CHECK_PREFIX}{host}: ") or "\n" in text:
         return None
-    return text[len(COULD_NOT_CHECK_PREFIX):]
+    return text[len(COULD_NOT_CHECK_PREFIX) :]
 
 
 class DeadHosts:

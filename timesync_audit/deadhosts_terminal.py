@@ -6,6 +6,7 @@ the final counts ("47 errors") and every other report stay pytest's own:
 - ERRORS section (before the summary hooks): one block per dead host, at its first rule's place;
 - short test summary (after them): the live hosts' errors, then one ERROR line per dead host.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,14 +15,22 @@ from .deadhosts import DeadHost, DeadHosts
 from .findings import COULD_NOT_CHECK_PREFIX
 
 #: the short test summary's report characters and the stats pytest shows for each
-_SHORT_SUMMARY_STATS = {"f": "failed", "E": "error", "s": "skipped", "S": "skipped", "x": "xfailed",
-                        "X": "xpassed", "p": "passed"}
+_SHORT_SUMMARY_STATS = {
+    "f": "failed",
+    "E": "error",
+    "s": "skipped",
+    "S": "skipped",
+    "x": "xfailed",
+    "X": "xpassed",
+    "p": "passed",
+}
 
 
 def _block(host: DeadHost, first) -> pytest.TestReport:
     """A report standing for the whole host in the ERRORS section: "ERROR at gather of <host>"."""
-    return pytest.TestReport(first.nodeid, (first.location[0], None, host.host), {}, "failed",
-                             COULD_NOT_CHECK_PREFIX + host.line(), "gather")
+    return pytest.TestReport(
+        first.nodeid, (first.location[0], None, host.host), {}, "failed", COULD_NOT_CHECK_PREFIX + host.line(), "gather"
+    )
 
 
 class TerminalSections:

@@ -6,6 +6,7 @@ an HTML cell or a JUnit attribute as it is: they are shown as \\xNN, \\n, \\t.
 Messages are capped: a value is cut in the middle, so both its start (what it
 is) and its end (usually the cause) survive.
 """
+
 from __future__ import annotations
 
 MAX_MESSAGE = 300
@@ -38,7 +39,7 @@ def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
         return text
     keep = limit - len(MARK)
     head = keep // 2
-    return text[:head] + MARK + text[len(text) - (keep - head):]
+    return text[:head] + MARK + text[len(text) - (keep - head) :]
 
 
 def value(text: str, limit: int = MAX_VALUE) -> str:

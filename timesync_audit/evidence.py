@@ -1,13 +1,14 @@
 """Failure messages: what was expected, what was found, and where."""
+
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, NoReturn
+from collections.abc import Iterable
+from typing import NoReturn
 
 import pytest
 
 from .display import MAX_MESSAGE, MAX_VALUE, escape, shorten, value
-
 
 #: a finding lists at most this many items (each cut to display.MAX_VALUE characters), then a count
 MAX_ITEMS = 12
@@ -18,7 +19,7 @@ def non_compliant(summary: str, items: Iterable[object] = ()) -> NoReturn:
     if len(lines) > MAX_ITEMS:
         lines = lines[:MAX_ITEMS] + [f"... and {len(lines) - MAX_ITEMS} more"]
     text = shorten(escape(summary), 2 * MAX_MESSAGE)
-    text += (":\n" + "\n".join(f"  - {line}" for line in lines) if lines else "")
+    text += ":\n" + "\n".join(f"  - {line}" for line in lines) if lines else ""
     pytest.fail(text, pytrace=False)
 
 

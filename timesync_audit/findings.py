@@ -3,6 +3,7 @@
 pytest would format a traceback through the fixtures for each report (0.2-0.4 s each), which a
 dead host pays once per rule; the report is built here from the finding's text instead.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -33,5 +34,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     # could not check, found while judging: still not a verdict, reported as an error (setup)
     when = "setup" if call.excinfo.errisinstance(CouldNotCheck) else call.when
     sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
-    return pytest.TestReport(item.nodeid, item.location, {x: 1 for x in item.keywords}, "failed", text, when,
-                             sections, call.duration, call.start, call.stop, item.user_properties)
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        {x: 1 for x in item.keywords},
+        "failed",
+        text,
+        when,
+        sections,
+        call.duration,
+        call.start,
+        call.stop,
+        item.user_properties,
+    )

@@ -4,12 +4,26 @@ testinfra takes `scheme://[user@]host[:port][?options]`, a bare name (paramiko),
 `local://`; what it does with a malformed value is a traceback deep in a backend, or a
 surprise (`local` without `://` is a host named "local" over SSH).
 """
+
 from __future__ import annotations
 
 import urllib.parse
 
-SCHEMES = ("local", "ssh", "safe-ssh", "paramiko", "docker", "podman", "kubectl", "openshift", "winrm",
-           "lxc", "ansible", "salt", "chroot")
+SCHEMES = (
+    "local",
+    "ssh",
+    "safe-ssh",
+    "paramiko",
+    "docker",
+    "podman",
+    "kubectl",
+    "openshift",
+    "winrm",
+    "lxc",
+    "ansible",
+    "salt",
+    "chroot",
+)
 _NO_HOST = ("local",)
 
 

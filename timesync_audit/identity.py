@@ -6,6 +6,7 @@ would share a test id, a gather and a verdict. The identity keeps every part
 that makes a different target; the parts a user did not write stay out, so
 `ssh://web1` is still `ssh://web1`.
 """
+
 from __future__ import annotations
 
 #: the parameter testinfra gives each test of a host: its testinfra host
@@ -58,5 +59,6 @@ def install() -> None:
 
     def get_pytest_id(self) -> str:
         return host_identity(self)
+
     get_pytest_id._timesync_identity = True
     base.BaseBackend.get_pytest_id = get_pytest_id

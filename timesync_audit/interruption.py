@@ -6,6 +6,7 @@ every result already known, say that the run was interrupted, after how many of 
 which hosts it did not finish. A test cut off mid-way has no result: it is left out of JUnit
 (junitxml would write it as a bare, passing testcase) as pytest-html leaves it out.
 """
+
 from __future__ import annotations
 
 import signal
@@ -76,7 +77,7 @@ class Interruption:
         drop_open_testcases(config)
 
     def text(self) -> str | None:
-        """"interrupted after 1 of 3 hosts (SIGTERM); not finished: docker://b, docker://c"."""
+        """ "interrupted after 1 of 3 hosts (SIGTERM); not finished: docker://b, docker://c"."""
         if not self.interrupted:
             return None
         hosts, unfinished = self.progress.hosts(), self.progress.unfinished()

@@ -12,6 +12,7 @@ function is pointed at it too.
 Every variable is validated before any host is contacted, and a bad one is
 reported with its file, line, group or host, and key.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,14 +55,19 @@ class VarSource:
 
 # ---- reading the inventory once -------------------------------------------------------------
 
+
 def _run_ansible_inventory(path: str) -> dict:
-    env = dict(os.environ, ANSIBLE_VERBOSITY="0", ANSIBLE_INVENTORY_UNPARSED_FAILED="True",
-               ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="True", ANSIBLE_NOCOLOR="1")
+    env = dict(
+        os.environ,
+        ANSIBLE_VERBOSITY="0",
+        ANSIBLE_INVENTORY_UNPARSED_FAILED="True",
+        ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="True",
+        ANSIBLE_NOCOLOR="1",
+    )
     # on PATH first; else beside this Python (a virtualenv used without activating it)
     command = shutil.which("ansible-inventory") or str(pathlib.Path(sys.executable).parent / "ansible-inventory")
     try:
-        proc = subprocess.run([command, "--list", "-i", path], capture_output=True, text=True,
-                              env=env, timeout=120)
+        proc = subprocess.run([command, "--list", "-i", path], capture_output=True, text=True, env=env, timeout=120)
     except FileNotFoundError:
         raise PolicyError("--ansible-inventory needs ansible-inventory (pip install -r requirements.txt)") from None
     if proc.returncode != 0:
@@ -79,15 +85,21 @@ def unreadable_inventory(path: str, stderr: str) -> str:
     kind, is the reason a person needs, not the last plugin's guess."""
     failures = []  # (plugin, message, origin)
     for match in _PLUGIN_FAILED.finditer(stderr):
-        tail = stderr[match.end():]
+        tail = stderr[match.end() :]
         nxt = _PLUGIN_FAILED.search(tail)
-        origin = _ORIGIN.search(tail[:nxt.start()] if nxt else tail)
-        where = f"{origin.group(1)}:{origin.group(2)}" + (f":{origin.group(3)}" if origin.group(3) else "") \
-            if origin else path
+        origin = _ORIGIN.search(tail[: nxt.start()] if nxt else tail)
+        where = (
+            f"{origin.group(1)}:{origin.group(2)}" + (f":{origin.group(3)}" if origin.group(3) else "")
+            if origin
+            else path
+        )
         failures.append((match.group(1), match.group(2).strip(), where))
     kind = "yaml" if path.endswith((".yml", ".yaml", ".json")) else "ini"
-    chosen = next((f for f in failures if f[2] != path), None) or next(
-        (f for f in failures if f[0] == kind), None) or (failures[-1] if failures else None)
+    chosen = (
+        next((f for f in failures if f[2] != path), None)
+        or next((f for f in failures if f[0] == kind), None)
+        or (failures[-1] if failures else None)
+    )
     if chosen is None:
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         return f"{path}: the inventory cannot be read: {lines[-1] if lines else 'ansible-inventory failed'}"
@@ -124,6 +136,7 @@ def configure(config: pytest.Config) -> dict | None:
 
 def _point_testinfra_at(path: str, data: dict) -> None:
     import testinfra.utils.ansible_runner as runner  # testinfra's internals: loaded only with an inventory
+
     original = getattr(runner.get_ansible_inventory, "__wrapped__", runner.get_ansible_inventory)
     wanted = os.path.abspath(path)
 
@@ -131,6 +144,7 @@ def _point_testinfra_at(path: str, data: dict) -> None:
         if inventory_file and os.path.abspath(inventory_file) == wanted:
             return data
         return original(ansible_config, inventory_file)
+
     cached.__wrapped__ = original
     runner.get_ansible_inventory = cached
 
@@ -154,6 +168,7 @@ def unconfigure(config: pytest.Config) -> None:
 
 
 # ---- groups --------------------------------------------------------------------------------
+
 
 def _members(data: dict, group: str, seen: set | None = None) -> set[str]:
     seen = seen or set()
@@ -188,6 +203,7 @@ def hosts_matching(data: dict, pattern: str) -> set[str]:
 
 # ---- where each timesync_audit_* variable is written ----------------------------------------
 
+
 def _yaml_mapping(node) -> list[tuple[str, Any, int]]:
     if not isinstance(node, yaml.MappingNode):
         return []
@@ -202,8 +218,11 @@ def _yaml_value(node) -> Any:
 
 
 def _vars_of(path: str, node, scope: str) -> list[VarSource]:
-    return [VarSource(path, line, scope, key, _yaml_value(value))
-            for key, value, line in _yaml_mapping(node) if key.startswith(PREFIX)]
+    return [
+        VarSource(path, line, scope, key, _yaml_value(value))
+        for key, value, line in _yaml_mapping(node)
+        if key.startswith(PREFIX)
+    ]
 
 
 def _yaml_inventory(path: str, root) -> list[VarSource]:
@@ -219,6 +238,7 @@ def _yaml_inventory(path: str, root) -> list[VarSource]:
             elif key == "children":
                 for child, child_node, _ in _yaml_mapping(value):
                     group(child, child_node)
+
     for name, node, _ in _yaml_mapping(root):
         group(name, node)
     return found
@@ -263,8 +283,13 @@ def _vars_files(base: pathlib.Path) -> list[VarSource]:
             continue
         for entry in sorted(directory.iterdir()):
             files = sorted(entry.iterdir()) if entry.is_dir() else [entry]
-            name = entry.name if entry.is_dir() else entry.name.rsplit(".", 1)[0] if entry.suffix in (
-                ".yml", ".yaml", ".json") else entry.name
+            name = (
+                entry.name
+                if entry.is_dir()
+                else entry.name.rsplit(".", 1)[0]
+                if entry.suffix in (".yml", ".yaml", ".json")
+                else entry.name
+            )
             for file in files:
                 if file.is_file() and (file.suffix in (".yml", ".yaml", ".json", "") and not file.name.startswith(".")):
                     found.extend(_vars_of(str(file), _compose(file), f"{scope} {name}"))
@@ -297,6 +322,7 @@ def variable_sources(path: str) -> list[VarSource]:
 
 # ---- per-host policy -------------------------------------------------------------------------
 
+
 def _origin(sources: list[VarSource], host: str, groups: set[str], key: str) -> str:
     for s in sources:
         if s.key == key and s.scope == f"host {host}":
@@ -318,7 +344,7 @@ def host_policies(config: pytest.Config, base, overrides: dict, data: dict | Non
     sources = variable_sources(path)
     problems = []
     for s in sources:
-        name = s.key[len(PREFIX):]
+        name = s.key[len(PREFIX) :]
         try:
             if name in limits.LIMIT_KEYS:
                 limits.convert(name, s.value, f"{s.where}: {s.key}")
@@ -333,33 +359,40 @@ def host_policies(config: pytest.Config, base, overrides: dict, data: dict | Non
         raise PolicyError("invalid policy in the inventory:\n  " + "\n  ".join(problems))
     hosts_option = config.getoption("hosts") or ""
     for spec in hosts_option.split(","):
-        if spec.startswith("ansible://") and not hosts_matching(data, spec[len("ansible://"):]):
-            raise PolicyError(f"--hosts {spec}: no host of {path} matches {spec[len('ansible://'):]!r}")
+        if spec.startswith("ansible://") and not hosts_matching(data, spec[len("ansible://") :]):
+            raise PolicyError(f"--hosts {spec}: no host of {path} matches {spec[len('ansible://') :]!r}")
     policies = {}
     hostvars = data.get("_meta", {}).get("hostvars", {})
     for host in sorted(hosts_matching(data, "*")):
         groups = {g for g in data if g != "_meta" and host in _members(data, g)}
         policy = base
         for key, value in sorted((hostvars.get(host) or {}).items()):
-            if key.startswith(PREFIX) and key[len(PREFIX):] not in limits.LIMIT_KEYS:
+            if key.startswith(PREFIX) and key[len(PREFIX) :] not in limits.LIMIT_KEYS:
                 origin = _origin(sources, host, groups, key)
-                policy = policy.with_overrides({key[len(PREFIX):]: value}, origin)
+                policy = policy.with_overrides({key[len(PREFIX) :]: value}, origin)
         policies[host] = policy.with_overrides(overrides, "--policy")
     return policies
 
 
-def host_bounds(config: pytest.Config, base: "limits.Bounds", command_line: "limits.Bounds",
-                data: dict | None) -> dict:
+def host_bounds(config: pytest.Config, base: limits.Bounds, command_line: limits.Bounds, data: dict | None) -> dict:
     """Inventory host name -> its gather bounds (validated by host_policies, which runs first)."""
     if not data:
         return {}
     sources = variable_sources(config.getoption("ansible_inventory"))
     result = {}
     for host, hostvars in sorted(data.get("_meta", {}).get("hostvars", {}).items()):
-        values = {k[len(PREFIX):]: v for k, v in (hostvars or {}).items()
-                  if k.startswith(PREFIX) and k[len(PREFIX):] in limits.LIMIT_KEYS}
+        values = {
+            k[len(PREFIX) :]: v
+            for k, v in (hostvars or {}).items()
+            if k.startswith(PREFIX) and k[len(PREFIX) :] in limits.LIMIT_KEYS
+        }
         if values:
             groups = {g for g in data if g != "_meta" and host in _members(data, g)}
             result[host] = limits.resolve(
-                base, values, lambda k: f"{_origin(sources, host, groups, PREFIX + k)}: {PREFIX}{k}", command_line)
+                # the lambda is called inside resolve(), within this iteration
+                base,
+                values,
+                lambda k: f"{_origin(sources, host, groups, PREFIX + k)}: {PREFIX}{k}",  # noqa: B023
+                command_line,
+            )
     return result

@@ -3,6 +3,7 @@
 The writer is pytest's own (junitxml, on the controller); what the suite reaches of its
 internals is here only. Each call is a no-op without --junitxml.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,11 +5,13 @@ Precedence, lowest first: the built-in default, pytest.ini, the inventory
 line. Whether the connect timeout was set by anyone matters: where nobody did, an
 ssh_config `ConnectTimeout` of the user's is ssh's to apply.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .gather import transport
 from .policy import PolicyError
@@ -17,7 +19,7 @@ from .policy import PolicyError
 
 @dataclasses.dataclass(frozen=True)
 class LimitKey:
-    name: str        # connect_timeout; option --connect-timeout; inventory timesync_audit_connect_timeout
+    name: str  # connect_timeout; option --connect-timeout; inventory timesync_audit_connect_timeout
     default: float
     meaning: str
     integer: bool = False
@@ -27,11 +29,14 @@ class LimitKey:
         return "--" + self.name.replace("_", "-")
 
 
-LIMIT_KEYS: dict[str, LimitKey] = {k.name: k for k in (
-    LimitKey("connect_timeout", 10, "seconds a host may take to start answering"),
-    LimitKey("host_timeout", 120, "seconds one host's whole gather may take"),
-    LimitKey("max_host_bytes", 16 * 1024 * 1024, "bytes one answer of a host may carry", integer=True),
-)}
+LIMIT_KEYS: dict[str, LimitKey] = {
+    k.name: k
+    for k in (
+        LimitKey("connect_timeout", 10, "seconds a host may take to start answering"),
+        LimitKey("host_timeout", 120, "seconds one host's whole gather may take"),
+        LimitKey("max_host_bytes", 16 * 1024 * 1024, "bytes one answer of a host may carry", integer=True),
+    )
+}
 
 
 def convert(key: str, raw: Any, source: str) -> float | int:
@@ -60,7 +65,7 @@ class Bounds:
     values: Mapping[str, float]
     explicit: frozenset[str]
 
-    def with_values(self, values: Mapping[str, Any], source) -> "Bounds":
+    def with_values(self, values: Mapping[str, Any], source) -> Bounds:
         """`source(key)` names where each value was written."""
         merged = dict(self.values)
         for key, raw in values.items():
@@ -69,10 +74,17 @@ class Bounds:
 
     def transport_limits(self) -> transport.Limits:
         fields = {f.name for f in dataclasses.fields(transport.Limits)}
-        extra = {"connect_timeout_explicit": "connect_timeout" in self.explicit} \
-            if "connect_timeout_explicit" in fields else {}
-        return transport.Limits(float(self.values["connect_timeout"]), float(self.values["host_timeout"]),
-                                int(self.values["max_host_bytes"]), **extra)
+        extra = (
+            {"connect_timeout_explicit": "connect_timeout" in self.explicit}
+            if "connect_timeout_explicit" in fields
+            else {}
+        )
+        return transport.Limits(
+            float(self.values["connect_timeout"]),
+            float(self.values["host_timeout"]),
+            int(self.values["max_host_bytes"]),
+            **extra,
+        )
 
 
 def defaults() -> Bounds:
@@ -81,9 +93,13 @@ def defaults() -> Bounds:
 
 def add_options(parser, group) -> None:
     for spec in LIMIT_KEYS.values():
-        group.addoption(spec.option, dest=spec.name, default=None, metavar="N",
-                        help=f"{spec.meaning} (default {spec.default:g}; ini {spec.name}; inventory "
-                             f"timesync_audit_{spec.name})")
+        group.addoption(
+            spec.option,
+            dest=spec.name,
+            default=None,
+            metavar="N",
+            help=f"{spec.meaning} (default {spec.default:g}; ini {spec.name}; inventory timesync_audit_{spec.name})",
+        )
         parser.addini(spec.name, f"{spec.meaning} (default {spec.default:g})", default="")
 
 

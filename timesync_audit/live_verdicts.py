@@ -4,6 +4,7 @@ facts.live says so with DaemonNotRunning (a fact: the facts layer gives no verdi
 each test's call it becomes the non-compliance it means, reported as every other one is
 (evidence.non_compliant: its text, no traceback).
 """
+
 from __future__ import annotations
 
 import pytest

@@ -11,6 +11,7 @@ The category stays on the report (categories.category_of): the compliance summar
 hosts, the waivers' summary and the terminal read it there, on the controller too (xdist
 sends it with the report).
 """
+
 from __future__ import annotations
 
 import pytest

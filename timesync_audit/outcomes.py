@@ -5,6 +5,7 @@ skipped = the rule does not apply: `not_applicable(reason)`;
 error   = the host could not be checked: CouldNotCheck, raised while the
           fixtures set up, so pytest reports an error, never a failure.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ Chosen from os-release (ID, then ID_LIKE), and, where that says nothing we
 know, from which main configuration file exists, in the spirit of
 testinfra's per-platform module classes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,19 +24,61 @@ class ChronyLayout:
 
 
 CHRONY_LAYOUTS = {
-    "debian": ChronyLayout("debian", "/etc/chrony/chrony.conf", "/etc/chrony/chrony.keys", "/etc/default/chrony",
-                           "DAEMON_OPTS", "chrony.service", ("chronyd.service",), "_chrony", "_chrony"),
-    "redhat": ChronyLayout("redhat", "/etc/chrony.conf", "/etc/chrony.keys", "/etc/sysconfig/chronyd",
-                           "OPTIONS", "chronyd.service", ("chrony.service",), "chrony", "chrony"),
-    "suse": ChronyLayout("suse", "/etc/chrony.conf", "/etc/chrony.keys", "/etc/sysconfig/chronyd",
-                         "OPTIONS", "chronyd.service", ("chrony.service",), "chrony", "chrony"),
+    "debian": ChronyLayout(
+        "debian",
+        "/etc/chrony/chrony.conf",
+        "/etc/chrony/chrony.keys",
+        "/etc/default/chrony",
+        "DAEMON_OPTS",
+        "chrony.service",
+        ("chronyd.service",),
+        "_chrony",
+        "_chrony",
+    ),
+    "redhat": ChronyLayout(
+        "redhat",
+        "/etc/chrony.conf",
+        "/etc/chrony.keys",
+        "/etc/sysconfig/chronyd",
+        "OPTIONS",
+        "chronyd.service",
+        ("chrony.service",),
+        "chrony",
+        "chrony",
+    ),
+    "suse": ChronyLayout(
+        "suse",
+        "/etc/chrony.conf",
+        "/etc/chrony.keys",
+        "/etc/sysconfig/chronyd",
+        "OPTIONS",
+        "chronyd.service",
+        ("chrony.service",),
+        "chrony",
+        "chrony",
+    ),
 }
 
 _FAMILY_OF_ID = {
-    "debian": "debian", "ubuntu": "debian", "linuxmint": "debian", "raspbian": "debian", "pop": "debian",
-    "rhel": "redhat", "centos": "redhat", "fedora": "redhat", "rocky": "redhat", "almalinux": "redhat",
-    "ol": "redhat", "amzn": "redhat", "scientific": "redhat", "eurolinux": "redhat",
-    "sles": "suse", "sled": "suse", "opensuse": "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse",
+    "debian": "debian",
+    "ubuntu": "debian",
+    "linuxmint": "debian",
+    "raspbian": "debian",
+    "pop": "debian",
+    "rhel": "redhat",
+    "centos": "redhat",
+    "fedora": "redhat",
+    "rocky": "redhat",
+    "almalinux": "redhat",
+    "ol": "redhat",
+    "amzn": "redhat",
+    "scientific": "redhat",
+    "eurolinux": "redhat",
+    "sles": "suse",
+    "sled": "suse",
+    "opensuse": "suse",
+    "opensuse-leap": "suse",
+    "opensuse-tumbleweed": "suse",
     "suse": "suse",
 }
 
@@ -61,8 +104,12 @@ def parse_os_release(content: str | None) -> OsRelease:
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip().strip("\"'")
-    return OsRelease(values.get("ID", "").lower(), tuple(values.get("ID_LIKE", "").lower().split()),
-                     values.get("VERSION_ID", ""), values.get("PRETTY_NAME", values.get("ID", "unknown")))
+    return OsRelease(
+        values.get("ID", "").lower(),
+        tuple(values.get("ID_LIKE", "").lower().split()),
+        values.get("VERSION_ID", ""),
+        values.get("PRETTY_NAME", values.get("ID", "unknown")),
+    )
 
 
 def chrony_layout(os_release: OsRelease, existing: set[str]) -> ChronyLayout:

@@ -6,6 +6,7 @@ known before pytest reads the command line. Rule tests ask for `chrony` (and
 run's state is kept in config.stash (stash_keys.py); what each test's report says is
 decided in one place (outcome_chain.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,20 +14,40 @@ import sys
 
 import pytest
 
-from . import (collector, findings, hostspec, identity, inventory, limits, live_verdicts, outcome_chain, profiles,
-               report, usage, verdicts, views, waivers)
+from . import (
+    collector,
+    findings,
+    hostspec,
+    identity,
+    inventory,
+    limits,
+    live_verdicts,
+    outcome_chain,
+    profiles,
+    report,
+    usage,
+    verdicts,
+    views,
+    waivers,
+)
 from .gather import remote
 from .identity import bare_name, host_id
 from .outcomes import CouldNotCheck
-from .policy import PolicyError, default_policy, listing as policy_listing, parse_assignments
+from .policy import PolicyError, default_policy, parse_assignments
+from .policy import listing as policy_listing
 from .rules import meta_of
 from .stash_keys import BOUNDS, GATHERED, HOST_BOUNDS, HOST_POLICIES, POLICY
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("timesync-audit")
-    group.addoption("--policy", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16")
+    group.addoption(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a policy value for every host (repeatable), e.g. --policy maxpoll_max=16",
+    )
     profiles.add_options(group)
     waivers.add_options(group)
     limits.add_options(parser, group)
@@ -104,12 +125,13 @@ def policy_of(config: pytest.Config, host_id: str | None):
     return config.stash[POLICY]
 
 
-def bounds_of(config: pytest.Config, host_id: str) -> "limits.Bounds":
+def bounds_of(config: pytest.Config, host_id: str) -> limits.Bounds:
     """The gather bounds of one host: its inventory variables, else the run's."""
     return config.stash[HOST_BOUNDS].get(bare_name(host_id)) or config.stash[BOUNDS]
 
 
 # -- fixtures: what rule tests name as their parameters -------------------------------------------
+
 
 @pytest.fixture
 def policy(request: pytest.FixtureRequest):
@@ -124,8 +146,9 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     cache = request.config.stash[GATHERED]
     if hid not in cache:
         try:
-            cache[hid] = collector.collect(remote.executor(
-                host, hid, bounds_of(request.config, hid).transport_limits()))
+            cache[hid] = collector.collect(
+                remote.executor(host, hid, bounds_of(request.config, hid).transport_limits())
+            )
         except CouldNotCheck as exc:
             cache[hid] = exc
         finally:

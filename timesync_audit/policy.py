@@ -4,13 +4,16 @@ Defaults are SSG's (see README, "Policy"). Every key is declared once in
 POLICY_KEYS with its type and bounds, so validation, documentation and
 overrides cannot drift apart.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .services import TIME_SERVICES
+
 DEFAULT_POOLS = tuple(f"{n}.pool.ntp.org" for n in range(4))
 
 
@@ -81,8 +84,15 @@ def _host_list(value: Any) -> tuple[str, ...]:
 def _time_service(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "detect", "detected", "auto")):
         return None
-    aliases = {"chrony": "chronyd", "chronyd": "chronyd", "ntp": "ntpd", "ntpd": "ntpd",
-               "ntpsec": "ntpd", "systemd-timesyncd": "systemd-timesyncd", "timesyncd": "systemd-timesyncd"}
+    aliases = {
+        "chrony": "chronyd",
+        "chronyd": "chronyd",
+        "ntp": "ntpd",
+        "ntpd": "ntpd",
+        "ntpsec": "ntpd",
+        "systemd-timesyncd": "systemd-timesyncd",
+        "timesyncd": "systemd-timesyncd",
+    }
     if isinstance(value, str) and value.strip().lower() in aliases:
         return aliases[value.strip().lower()]
     raise ValueError(f"expected one of {', '.join(TIME_SERVICES)} (or 'detect')")
@@ -100,11 +110,13 @@ class PolicyKey:
 
 def _range(low: float, high: float, why: str = "", above: bool = False) -> Callable[[Any], str | None]:
     """Bounds that make sense, not only that parse; `above`: strictly above `low`."""
+
     def check(v: Any) -> str | None:
         if v is None or (low < v if above else low <= v) and v <= high:
             return None
         text = f"must be above {low:g} and at most {high:g}" if above else f"must be between {low:g} and {high:g}"
         return text + (f" ({why})" if why else "")
+
     return check
 
 
@@ -113,48 +125,117 @@ def _not_empty(what: str) -> Callable[[Any], str | None]:
 
 
 _SSG = "SSG default"
-POLICY_KEYS: dict[str, PolicyKey] = {k.name: k for k in (
-    PolicyKey("time_service", _time_service, None,
-              "time service the host must use: chronyd, ntpd or systemd-timesyncd; unset = detect the one in use",
-              origin="detected (SSG var_timesync_service; RHEL 9 profiles: chronyd)"),
-    PolicyKey("maxpoll_max", _int, 10, "upper bound for maxpoll on every source (log2 s; STIG: 16)",
-              _range(0, 24, "log2 seconds: 1 s to 194 days; chronyd and ntpd poll no slower than 2^24 s"),
-              origin=f"{_SSG} var_time_service_set_maxpoll (STIG profiles: 16)"),
-    PolicyKey("allow_default_maxpoll", _bool, False,
-              "accept a source without maxpoll (chrony's default 10) when 10 <= maxpoll_max"),
-    PolicyKey("approved_servers", _host_list, DEFAULT_POOLS, "host names allowed on server and peer lines",
-              _not_empty("an empty list fails every server line; a fleet of pools only need not change it"),
-              origin=f"{_SSG} var_multiple_time_servers"),
-    PolicyKey("approved_pools", _host_list, DEFAULT_POOLS,
-              "host names allowed on pool lines (empty: no pool line is accepted)",
-              origin=f"{_SSG} var_multiple_time_pools"),
-    PolicyKey("min_sources", _int, 2, "minimum number of distinct sources", _range(1, 64),
-              origin="SSG's 'multiple servers'"),
-    PolicyKey("pool_counts_as", _int, 1, "how many sources one pool line counts for", _range(1, 16)),
-    PolicyKey("require_nts", _bool, True, "every chrony source must use NTS (false on FIPS hosts)",
-              origin="secure by default; FIPS hosts set false: NTS aborts chronyd there"),
-    PolicyKey("max_offset", _number, 0.5, "largest accepted system clock offset, seconds",
-              _range(0, 86400, "an offset of exactly 0 is never measured", above=True),
-              origin="well inside Kerberos' 5-minute clock skew"),
-    PolicyKey("makestep_threshold_max", _number, 1.0, "largest accepted makestep threshold, seconds",
-              _range(0, 86400), origin="the usual `makestep 1.0 3`"),
-    PolicyKey("makestep_limit", _optional_int, None,
-              "required makestep limit (-1 = unlimited, as the Ubuntu STIG); unset = any", _range(-1, 1 << 30),
-              origin="any (Ubuntu 22.04 STIG profile: -1)"),
-    PolicyKey("root_distance_max_sec", _number, 5.0, "largest accepted timesyncd RootDistanceMaxSec",
-              _range(0, 86400, "timesyncd never synchronizes with a bound of 0", above=True),
-              origin="systemd's own default"),
-    PolicyKey("local_clock_min_stratum", _int, 10,
-              "lowest stratum an ntpd local clock (127.127.1.x) may be fudged to", _range(1, 16)),
-    PolicyKey("require_autokey", _bool, False, "every ntpd server line must be authenticated (autokey or key N)",
-              origin="Autokey only where policy asks for it"),
-)}
+POLICY_KEYS: dict[str, PolicyKey] = {
+    k.name: k
+    for k in (
+        PolicyKey(
+            "time_service",
+            _time_service,
+            None,
+            "time service the host must use: chronyd, ntpd or systemd-timesyncd; unset = detect the one in use",
+            origin="detected (SSG var_timesync_service; RHEL 9 profiles: chronyd)",
+        ),
+        PolicyKey(
+            "maxpoll_max",
+            _int,
+            10,
+            "upper bound for maxpoll on every source (log2 s; STIG: 16)",
+            _range(0, 24, "log2 seconds: 1 s to 194 days; chronyd and ntpd poll no slower than 2^24 s"),
+            origin=f"{_SSG} var_time_service_set_maxpoll (STIG profiles: 16)",
+        ),
+        PolicyKey(
+            "allow_default_maxpoll",
+            _bool,
+            False,
+            "accept a source without maxpoll (chrony's default 10) when 10 <= maxpoll_max",
+        ),
+        PolicyKey(
+            "approved_servers",
+            _host_list,
+            DEFAULT_POOLS,
+            "host names allowed on server and peer lines",
+            _not_empty("an empty list fails every server line; a fleet of pools only need not change it"),
+            origin=f"{_SSG} var_multiple_time_servers",
+        ),
+        PolicyKey(
+            "approved_pools",
+            _host_list,
+            DEFAULT_POOLS,
+            "host names allowed on pool lines (empty: no pool line is accepted)",
+            origin=f"{_SSG} var_multiple_time_pools",
+        ),
+        PolicyKey(
+            "min_sources",
+            _int,
+            2,
+            "minimum number of distinct sources",
+            _range(1, 64),
+            origin="SSG's 'multiple servers'",
+        ),
+        PolicyKey("pool_counts_as", _int, 1, "how many sources one pool line counts for", _range(1, 16)),
+        PolicyKey(
+            "require_nts",
+            _bool,
+            True,
+            "every chrony source must use NTS (false on FIPS hosts)",
+            origin="secure by default; FIPS hosts set false: NTS aborts chronyd there",
+        ),
+        PolicyKey(
+            "max_offset",
+            _number,
+            0.5,
+            "largest accepted system clock offset, seconds",
+            _range(0, 86400, "an offset of exactly 0 is never measured", above=True),
+            origin="well inside Kerberos' 5-minute clock skew",
+        ),
+        PolicyKey(
+            "makestep_threshold_max",
+            _number,
+            1.0,
+            "largest accepted makestep threshold, seconds",
+            _range(0, 86400),
+            origin="the usual `makestep 1.0 3`",
+        ),
+        PolicyKey(
+            "makestep_limit",
+            _optional_int,
+            None,
+            "required makestep limit (-1 = unlimited, as the Ubuntu STIG); unset = any",
+            _range(-1, 1 << 30),
+            origin="any (Ubuntu 22.04 STIG profile: -1)",
+        ),
+        PolicyKey(
+            "root_distance_max_sec",
+            _number,
+            5.0,
+            "largest accepted timesyncd RootDistanceMaxSec",
+            _range(0, 86400, "timesyncd never synchronizes with a bound of 0", above=True),
+            origin="systemd's own default",
+        ),
+        PolicyKey(
+            "local_clock_min_stratum",
+            _int,
+            10,
+            "lowest stratum an ntpd local clock (127.127.1.x) may be fudged to",
+            _range(1, 16),
+        ),
+        PolicyKey(
+            "require_autokey",
+            _bool,
+            False,
+            "every ntpd server line must be authenticated (autokey or key N)",
+            origin="Autokey only where policy asks for it",
+        ),
+    )
+}
 
 
 def listing() -> str:
     """`--policy list`: every key, its default, meaning and where the default comes from."""
-    lines = ["policy keys (--policy KEY=VALUE, inventory variable timesync_audit_KEY; "
-             "precedence: default < --profile < inventory < --policy):"]
+    lines = [
+        "policy keys (--policy KEY=VALUE, inventory variable timesync_audit_KEY; "
+        "precedence: default < --profile < inventory < --policy):"
+    ]
     for key in POLICY_KEYS.values():
         lines.append(f"  {key.name} = {format_value(key.default)}")
         lines.append(f"      {key.meaning}; default: {key.origin}")
@@ -185,7 +266,7 @@ class Policy:
     def describe(self, name: str) -> str:
         return f"{name}={format_value(self.values[name])} ({self.origin.get(name, 'default')})"
 
-    def with_overrides(self, overrides: Mapping[str, Any], source: str) -> "Policy":
+    def with_overrides(self, overrides: Mapping[str, Any], source: str) -> Policy:
         values, origin = dict(self.values), dict(self.origin)
         for key, raw in overrides.items():
             values[key] = convert_value(key, raw, source)

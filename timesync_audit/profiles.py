@@ -8,13 +8,15 @@ select are deselected and its variables become the run's policy, below inventory
 for pytest's own selection; a marker selects rules only. The README's rule and profile tables
 are generated from the same data (`python -m timesync_audit.profiles README.md` rewrites them).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 import re
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -48,8 +50,10 @@ def load() -> dict[str, Profile]:
             if name not in selected:
                 raise ValueError(f"rule {rule_id}: profile {name!r} is not in {PROFILES_FILE}")
             selected[name].add(rule_id)
-    return {name: Profile(name, spec["title"], frozenset(selected[name]), dict(spec.get("variables") or {}))
-            for name, spec in data.items()}
+    return {
+        name: Profile(name, spec["title"], frozenset(selected[name]), dict(spec.get("variables") or {}))
+        for name, spec in data.items()
+    }
 
 
 PROFILES: dict[str, Profile] = load()
@@ -88,14 +92,19 @@ def with_generated_sections(text: str) -> str:
     for name, generate in README_SECTIONS.items():
         if readme_section(text, name) is None:
             raise ValueError(f"README has no '<!-- {name}: ... -->' ... '<!-- end of {name} -->' section")
-        text = _section(name).sub(lambda m: m.group(1) + generate() + "\n" + m.group(3), text, count=1)
+        # sub() calls the lambda now, within this iteration
+        text = _section(name).sub(lambda m: m.group(1) + generate() + "\n" + m.group(3), text, count=1)  # noqa: B023
     return text
 
 
 def add_options(group) -> None:
-    group.addoption("--profile", default=None, metavar="NAME",
-                    help="run only the rules of a baseline profile and apply its variable values "
-                         f"({', '.join(PROFILES)}; 'list' shows them)")
+    group.addoption(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="run only the rules of a baseline profile and apply its variable values "
+        f"({', '.join(PROFILES)}; 'list' shows them)",
+    )
 
 
 def listing() -> str:
@@ -123,6 +132,7 @@ def selected(config: pytest.Config) -> Profile | None:
 
 
 # -- plugin hooks (registered by plugin.pytest_configure) ---------------------------------------
+
 
 def pytest_configure(config: pytest.Config) -> None:
     for p in PROFILES.values():

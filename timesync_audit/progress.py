@@ -5,6 +5,7 @@ tests come from the collection; under xdist the controller collects nothing, so 
 from the workers' collections (test ids: a rule's test id ends in `[<host identity>]`, and
 under `--dist loadgroup` in `@<xdist group>` after it, a group holding no `@`).
 """
+
 from __future__ import annotations
 
 import re

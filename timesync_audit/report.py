@@ -4,6 +4,7 @@ JUnit gets the same metadata as <properties> from item.user_properties (set
 at collection), so both reports read one source. A report's rule details are
 added where the report is made, by the outcome chain (outcome_chain.py).
 """
+
 from __future__ import annotations
 
 import html
@@ -46,8 +47,7 @@ def configure(config: pytest.Config) -> None:
     except ImportError:
         return
     policy = config.stash[POLICY]
-    config.stash.setdefault(metadata_key, {})["Policy"] = {
-        k: policy.describe(k) for k in POLICY_KEYS}
+    config.stash.setdefault(metadata_key, {})["Policy"] = {k: policy.describe(k) for k in POLICY_KEYS}
 
 
 def details_html(report) -> str | None:
@@ -55,7 +55,11 @@ def details_html(report) -> str | None:
     rule = REGISTRY.get(properties(report).get("rule_id", ""))
     if rule is None:
         return None
-    rows = [("Title", rule.title), ("Identifiers", rule.identifier_text()), ("Rationale", rule.rationale),
-            ("Remediation", rule.remediation)]
+    rows = [
+        ("Title", rule.title),
+        ("Identifiers", rule.identifier_text()),
+        ("Rationale", rule.rationale),
+        ("Remediation", rule.remediation),
+    ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="rule-details">{body}</table>'

@@ -1,5 +1,6 @@
 """The name/value properties a test's report carries (item.user_properties): the host, the
 rule's metadata, the gather's and a waiver's. JUnit writes them; the suite reads them here."""
+
 from __future__ import annotations
 
 

@@ -7,13 +7,15 @@ by the test's name, so the id in a report can never disagree with the function t
 A family of near-identical rules is one `@template` check, given each rule's variables from its
 data (`template: {name, vars}`), as ComplianceAsCode's templates are.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import inspect
 import pathlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 import yaml
@@ -32,11 +34,21 @@ SUITE = pathlib.Path(__file__).resolve().parent.parent / "tests"
 PRODUCTS = {"rhel8": "RHEL8", "rhel9": "RHEL9", "ubuntu2204": "U22", "sle15": "SLES15"}
 #: identifier schemes, in the order reports show them
 SCHEMES = ("cce", "stig", "cis")
-_REQUIRED = ("id", "title", "description", "rationale", "severity", "service", "judges", "remediation",
-             "profiles", "scenarios")
+_REQUIRED = (
+    "id",
+    "title",
+    "description",
+    "rationale",
+    "severity",
+    "service",
+    "judges",
+    "remediation",
+    "profiles",
+    "scenarios",
+)
 
 #: every rule the suite defines, by id (filled as test modules are imported)
-REGISTRY: dict[str, "RuleMeta"] = {}
+REGISTRY: dict[str, RuleMeta] = {}
 #: the test function of each rule, so the project's own tests can run it on recorded facts
 FUNCTIONS: dict[str, Callable] = {}
 #: template checks by name (filled as test modules are imported)
@@ -60,8 +72,12 @@ class RuleMeta:
 
     def properties(self) -> list[tuple[str, str]]:
         """Name/value pairs for JUnit <properties> and the HTML report."""
-        props = [("rule_id", self.rule_id), ("title", self.title), ("severity", self.severity),
-                 ("service", self.service)]
+        props = [
+            ("rule_id", self.rule_id),
+            ("title", self.title),
+            ("severity", self.severity),
+            ("service", self.service),
+        ]
         props += [(k.lower(), v) for k, v in self.identifiers.items()]
         return props
 
@@ -74,7 +90,7 @@ class RuleMeta:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_data(path: pathlib.Path) -> dict[str, Any]:
     """One data file (rule, template or profiles), read once per process."""
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
@@ -88,15 +104,18 @@ def data_files() -> list[pathlib.Path]:
 def data_path(func: Callable) -> pathlib.Path:
     """Where the data of `test_<rule id>` is: rules/<rule id>.yaml beside its module."""
     module = pathlib.Path(func.__code__.co_filename)
-    return module.parent / "rules" / f"{func.__name__[len('test_'):]}.yaml"
+    return module.parent / "rules" / f"{func.__name__[len('test_') :]}.yaml"
 
 
 def flat_identifiers(by_product: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """{product: {scheme: id}} as reports show it: {CCE: "CCE-1, CCE-2", CIS: "RHEL9 2.3.2"}."""
     flat = {}
     for scheme in SCHEMES:
-        values = [f"{PRODUCTS[product]} {ids[scheme]}" if scheme == "cis" else ids[scheme]
-                  for product, ids in by_product.items() if scheme in ids]
+        values = [
+            f"{PRODUCTS[product]} {ids[scheme]}" if scheme == "cis" else ids[scheme]
+            for product, ids in by_product.items()
+            if scheme in ids
+        ]
         if values:
             flat[scheme.upper()] = ", ".join(values)
     return flat
@@ -114,11 +133,20 @@ def meta_from_data(data: Mapping[str, Any], path: pathlib.Path) -> RuleMeta:
     for product in data.get("identifiers", {}):
         _check_choice(path, "identifiers product", product, tuple(PRODUCTS))
     template = data.get("template")
-    return RuleMeta(data["id"], data["title"], data["severity"], flat_identifiers(data.get("identifiers", {})),
-                    data["rationale"], data["remediation"], data["service"], data["judges"],
-                    description=data["description"],
-                    references={k: tuple(v) for k, v in data.get("references", {}).items()},
-                    profiles=tuple(data["profiles"]), template=template["name"] if template else None)
+    return RuleMeta(
+        data["id"],
+        data["title"],
+        data["severity"],
+        flat_identifiers(data.get("identifiers", {})),
+        data["rationale"],
+        data["remediation"],
+        data["service"],
+        data["judges"],
+        description=data["description"],
+        references={k: tuple(v) for k, v in data.get("references", {}).items()},
+        profiles=tuple(data["profiles"]),
+        template=template["name"] if template else None,
+    )
 
 
 def _check_choice(path, field: str, value, choices: tuple[str, ...]) -> None:
@@ -126,7 +154,7 @@ def _check_choice(path, field: str, value, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{path}: {field} {value!r} is not one of {choices}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalog() -> dict[str, RuleMeta]:
     """Every rule's metadata by id, read from the data files (no check module is imported)."""
     found: dict[str, RuleMeta] = {}
@@ -140,18 +168,20 @@ def catalog() -> dict[str, RuleMeta]:
 
 def table_markdown() -> str:
     """The README's rule table, generated from the data files (a selftest keeps the README in step)."""
-    rows = ["| rule | family | title | severity | judges | identifiers | profiles |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| rule | family | title | severity | judges | identifiers | profiles |", "|---|---|---|---|---|---|---|"]
     for path in data_files():
         meta = catalog()[path.stem]
         family = path.parent.parent.name
         ids = meta.identifier_text()
-        rows.append(f"| `{meta.rule_id}` | `tests/{family}/` | {meta.title} | {meta.severity} | {meta.judges} | "
-                    f"{ids} | {', '.join(meta.profiles) or '-'} |")
+        rows.append(
+            f"| `{meta.rule_id}` | `tests/{family}/` | {meta.title} | {meta.severity} | {meta.judges} | "
+            f"{ids} | {', '.join(meta.profiles) or '-'} |"
+        )
     return "\n".join(rows)
 
 
 # -- the decorators ---------------------------------------------------------------------------
+
 
 def template(func: Callable) -> Callable:
     """Mark `func` as the check of the rule template of its name (tests/<family>/templates/<name>.yaml
@@ -179,7 +209,7 @@ def _attach(func: Callable, inline: Mapping[str, Any]) -> Callable:
     name = func.__name__
     if not name.startswith("test_"):
         raise ValueError(f"{name}: a rule test is named test_<rule id>")
-    rule_id = name[len("test_"):]
+    rule_id = name[len("test_") :]
     if rule_id in REGISTRY:
         raise ValueError(f"rule {rule_id} is defined twice")
     path = data_path(func)
@@ -204,8 +234,17 @@ def _attach(func: Callable, inline: Mapping[str, Any]) -> Callable:
     return pytest.mark.rule(meta)(check)
 
 
-def _inline_meta(rule_id: str, *, title: str, severity: str, service: str, rationale: str, remediation: str,
-                 judges: str = "configuration", **identifiers: str) -> RuleMeta:
+def _inline_meta(
+    rule_id: str,
+    *,
+    title: str,
+    severity: str,
+    service: str,
+    rationale: str,
+    remediation: str,
+    judges: str = "configuration",
+    **identifiers: str,
+) -> RuleMeta:
     if severity not in SEVERITIES:
         raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}")
     if judges not in JUDGES:
@@ -224,20 +263,25 @@ def _templated(func: Callable, spec: Mapping[str, Any]) -> Callable:
     params = inspect.signature(check).parameters.values()
     fixtures = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
     if list(inspect.signature(func).parameters) != fixtures:
-        raise ValueError(f"{func.__name__}: template {name} judges ({', '.join(fixtures)}): "
-                         f"name exactly those parameters")
+        raise ValueError(
+            f"{func.__name__}: template {name} judges ({', '.join(fixtures)}): name exactly those parameters"
+        )
     variables = dict(spec.get("vars") or {})
     known = {p.name: p for p in params if p.kind is p.KEYWORD_ONLY}
     unknown = sorted(set(variables) - set(known))
     missing = sorted(n for n, p in known.items() if p.default is p.empty and n not in variables)
     if unknown or missing:
-        raise ValueError(f"{func.__name__}: template {name} variables: "
-                         + "; ".join(filter(None, [unknown and f"unknown {', '.join(unknown)}",
-                                                   missing and f"missing {', '.join(missing)}"])))
+        raise ValueError(
+            f"{func.__name__}: template {name} variables: "
+            + "; ".join(
+                filter(None, [unknown and f"unknown {', '.join(unknown)}", missing and f"missing {', '.join(missing)}"])
+            )
+        )
     return functools.partial(check, **variables)
 
 
 # -- judging ----------------------------------------------------------------------------------
+
 
 def refused(daemon: str, refusal: str) -> str:
     return f"{daemon} refuses this configuration: {escape(refusal)}"

@@ -5,6 +5,7 @@ real unit names and the aliases distributions add), its init scripts (where
 systemd is not PID 1), the process names its daemon shows in /proc/<pid>/comm
 (15 characters at most) and the accounts it runs as.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,14 +13,14 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Service:
-    name: str                      # the policy's name: time_service=<name>
+    name: str  # the policy's name: time_service=<name>
     packages: tuple[str, ...]
-    units: tuple[str, ...]         # every unit name it may have, real units and aliases
+    units: tuple[str, ...]  # every unit name it may have, real units and aliases
     init_scripts: tuple[str, ...]  # /etc/init.d, rc?.d and OpenRC names
-    comms: tuple[str, ...]         # /proc/<pid>/comm of its daemon
-    users: tuple[str, ...] = ()    # accounts its daemon runs as (packaged defaults)
-    words: str = ""                # how messages name it
-    time_service: bool = True      # False: never a host's time service, only ever a rival
+    comms: tuple[str, ...]  # /proc/<pid>/comm of its daemon
+    users: tuple[str, ...] = ()  # accounts its daemon runs as (packaged defaults)
+    words: str = ""  # how messages name it
+    time_service: bool = True  # False: never a host's time service, only ever a rival
 
     @property
     def label(self) -> str:
@@ -27,14 +28,43 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("chronyd", ("chrony",), ("chrony.service", "chronyd.service"), ("chrony", "chronyd"),
-            ("chronyd",), ("_chrony", "chrony"), "chronyd"),
-    Service("ntpd", ("ntp", "ntpsec"), ("ntp.service", "ntpd.service", "ntpsec.service"), ("ntp", "ntpd", "ntpsec"),
-            ("ntpd", "ntpsec"), ("ntpsec", "ntp"), "ntpd (ntp/ntpsec)"),
-    Service("systemd-timesyncd", ("systemd-timesyncd",), ("systemd-timesyncd.service",), ("systemd-timesyncd",),
-            ("systemd-timesyn",), ("systemd-timesync",), "systemd-timesyncd"),
-    Service("ntpdate", ("ntpdate", "ntpsec-ntpdate"), ("ntpdate.service", "ntpsec-ntpdate.service"),
-            ("ntpdate", "ntpsec-ntpdate"), ("ntpdate",), (), "ntpdate", time_service=False),
+    Service(
+        "chronyd",
+        ("chrony",),
+        ("chrony.service", "chronyd.service"),
+        ("chrony", "chronyd"),
+        ("chronyd",),
+        ("_chrony", "chrony"),
+        "chronyd",
+    ),
+    Service(
+        "ntpd",
+        ("ntp", "ntpsec"),
+        ("ntp.service", "ntpd.service", "ntpsec.service"),
+        ("ntp", "ntpd", "ntpsec"),
+        ("ntpd", "ntpsec"),
+        ("ntpsec", "ntp"),
+        "ntpd (ntp/ntpsec)",
+    ),
+    Service(
+        "systemd-timesyncd",
+        ("systemd-timesyncd",),
+        ("systemd-timesyncd.service",),
+        ("systemd-timesyncd",),
+        ("systemd-timesyn",),
+        ("systemd-timesync",),
+        "systemd-timesyncd",
+    ),
+    Service(
+        "ntpdate",
+        ("ntpdate", "ntpsec-ntpdate"),
+        ("ntpdate.service", "ntpsec-ntpdate.service"),
+        ("ntpdate", "ntpsec-ntpdate"),
+        ("ntpdate",),
+        (),
+        "ntpdate",
+        time_service=False,
+    ),
 )
 BY_NAME = {s.name: s for s in SERVICES}
 #: the services a host may use for time (the policy's time_service values)

@@ -3,6 +3,7 @@
 Each is set while pytest configures (the gathered facts: as each host is gathered), on the
 controller and on every xdist worker alike.
 """
+
 from __future__ import annotations
 
 import pytest

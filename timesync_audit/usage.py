@@ -5,6 +5,7 @@ named in a compliance run, an inventory without hosts from it, an empty option
 value, a profile's name given to -m. A run that selects no test, or only
 collects, keeps the last run's reports instead of overwriting them with nothing.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -29,16 +30,19 @@ def check(config: pytest.Config) -> None:
         if _inside_selftests(path):
             raise pytest.UsageError(
                 f"{arg}: selftests/ holds the suite's own tests, not compliance rules; run them with "
-                "`pytest -c selftests/pytest.ini selftests`")
+                "`pytest -c selftests/pytest.ini selftests`"
+            )
     if config.getoption("ansible_inventory", None) and not config.getoption("hosts", None):
         raise pytest.UsageError(
             "--ansible-inventory is given but --hosts is not: without --hosts the local machine would be "
-            "audited; name the inventory's hosts, e.g. --hosts='ansible://all' or --hosts='ansible://GROUP'")
+            "audited; name the inventory's hosts, e.g. --hosts='ansible://all' or --hosts='ansible://GROUP'"
+        )
     for option in ("profile", "waivers"):
         value = config.getoption(option, None)
         if value is not None and not value.strip():
-            example = "--profile=rhel9-stig (--profile list shows them)" if option == "profile" \
-                else "--waivers=waivers.yml"
+            example = (
+                "--profile=rhel9-stig (--profile list shows them)" if option == "profile" else "--waivers=waivers.yml"
+            )
             raise pytest.UsageError(f"--{option} is empty: give a value, e.g. {example}, or leave the option out")
     _check_markexpr(config)
 
@@ -51,7 +55,8 @@ def _check_markexpr(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"-m {expression!r}: {word!r} is a profile name, and a marker expression would select no rule "
                 f"with it; its marker is {profile.marker} (-m {profile.marker}: that profile's rules), or use "
-                f"--profile={profile.name} (its rules and its variable values)")
+                f"--profile={profile.name} (its rules and its variable values)"
+            )
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config: pytest.Config):
@@ -91,7 +96,8 @@ class KeepReports:
             if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and config.option.markexpr:
                 terminalreporter.write_line(
                     f"-m {config.option.markexpr!r} selected no rule: profile markers are "
-                    + ", ".join(p.marker for p in profiles.PROFILES.values()))
+                    + ", ".join(p.marker for p in profiles.PROFILES.values())
+                )
 
 
 def configure(config: pytest.Config) -> None:

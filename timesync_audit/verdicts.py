@@ -10,6 +10,7 @@ pytest's own codes stay for everything else (2 interrupted, 4 usage error,
 The summary's parts besides the counts come from their own modules: dead hosts
 (deadhosts.py) and an interruption (interruption.py).
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,8 +24,12 @@ from .junit import junit_property
 from .report_properties import host_of
 
 EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_INTERRUPTED, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
-_EXIT_TEXT = {EXIT_COMPLIANT: "compliant", EXIT_NON_COMPLIANT: "non-compliant",
-              EXIT_INTERRUPTED: "interrupted", EXIT_COULD_NOT_CHECK: "could not check every rule"}
+_EXIT_TEXT = {
+    EXIT_COMPLIANT: "compliant",
+    EXIT_NON_COMPLIANT: "non-compliant",
+    EXIT_INTERRUPTED: "interrupted",
+    EXIT_COULD_NOT_CHECK: "could not check every rule",
+}
 _MAX_HOSTS_PER_LINE = 6
 
 
@@ -107,6 +112,7 @@ class Verdicts:
 
 
 # -- plugin hooks (registered by plugin.pytest_configure) -----------------------------------------
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controller counts; xdist workers only make reports

@@ -5,6 +5,7 @@ parameters through VIEWS, so a rule is unit-tested exactly as it runs on a host.
 A daemon's configuration view is its Starts (facts.daemon): the rule decorator
 judges each start in turn.
 """
+
 from __future__ import annotations
 
 from .applicability import service_applies
@@ -23,8 +24,11 @@ def _not_applicable_because(gathered: Gathered, policy, name: str, service: str)
 
 def _check_problems(gathered: Gathered, facts) -> None:
     """Could not check: what the gather and the daemon's facts (each start's too) could not read."""
-    problems = list(dict.fromkeys(gathered.problems + facts.problems + [
-        p for start in getattr(facts, "starts", ()) for p in start.problems]))
+    problems = list(
+        dict.fromkeys(
+            gathered.problems + facts.problems + [p for start in getattr(facts, "starts", ()) for p in start.problems]
+        )
+    )
     if problems:
         raise CouldNotCheck("; ".join(problems))
 
@@ -77,5 +81,10 @@ def host_facts(gathered: Gathered, policy) -> HostFacts:
 
 
 #: fixture name -> view; rule tests name these as parameters (besides `policy` and `gathered`)
-VIEWS = {"chrony": chrony_view, "ntpd": ntpd_view, "timesyncd": timesyncd_view,
-         "time_daemons": time_daemons, "host_facts": host_facts}
+VIEWS = {
+    "chrony": chrony_view,
+    "ntpd": ntpd_view,
+    "timesyncd": timesyncd_view,
+    "time_daemons": time_daemons,
+    "host_facts": host_facts,
+}

@@ -18,6 +18,7 @@ matching waiver past its date leaves the failure a failure and says so. Waivers
 that matched no test of the run are reported at the end (terminal, HTML summary,
 JUnit global property), by the controller.
 """
+
 from __future__ import annotations
 
 import ast
@@ -47,8 +48,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclasses.dataclass(frozen=True)
 class Waiver:
-    index: int          # 1-based position in the file
-    source: str         # file:line of the entry
+    index: int  # 1-based position in the file
+    source: str  # file:line of the entry
     rule: str
     hosts: tuple[str, ...]
     justification: str
@@ -62,7 +63,7 @@ class Waiver:
         bare = bare_name(full) if full else ""
         for pattern in self.hosts:
             if pattern.startswith("group:"):
-                if bare and pattern[len("group:"):] in groups(bare):
+                if bare and pattern[len("group:") :] in groups(bare):
                     return True
             elif fnmatch.fnmatchcase(bare, pattern) or fnmatch.fnmatchcase(full, pattern):
                 return True
@@ -77,6 +78,7 @@ class WaiverError(ValueError):
 
 
 # -- loading and validation ----------------------------------------------------------------------
+
 
 def _problem(path: str, line: int, index: int | None, field: str | None, text: str) -> WaiverError:
     where = f"--waivers {path}:{line}"
@@ -103,13 +105,20 @@ def load(path: str, known_rules: set[str] | None) -> list[Waiver]:
     finally:
         loader.dispose()
     if root is None or root.tag == "tag:yaml.org,2002:null" and not getattr(root, "value", ""):
-        raise WaiverError(f"--waivers {path}: the file holds no waivers (it is empty or only comments); "
-                          "write `[]` for a deliberately empty list, or leave --waivers out")
+        raise WaiverError(
+            f"--waivers {path}: the file holds no waivers (it is empty or only comments); "
+            "write `[]` for a deliberately empty list, or leave --waivers out"
+        )
     if isinstance(root, yaml.MappingNode):  # also accepted: {waivers: [...]}
         keys = {k.value: v for k, v in root.value}
         if set(keys) != {"waivers"}:
-            raise _problem(path, root.start_mark.line + 1, None, None,
-                           "expected a list of waivers (or one key 'waivers' holding that list)")
+            raise _problem(
+                path,
+                root.start_mark.line + 1,
+                None,
+                None,
+                "expected a list of waivers (or one key 'waivers' holding that list)",
+            )
         root = keys["waivers"]
     if isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null":
         return []
@@ -133,8 +142,9 @@ def _entry(path: str, index: int, node, known_rules: set[str] | None) -> Waiver:
     for key_node, value_node in node.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
         if key not in FIELDS:
-            raise _problem(path, key_node.start_mark.line + 1, index, key,
-                           f"unknown field (expected {', '.join(FIELDS)})")
+            raise _problem(
+                path, key_node.start_mark.line + 1, index, key, f"unknown field (expected {', '.join(FIELDS)})"
+            )
         if key in values:
             raise _problem(path, key_node.start_mark.line + 1, index, key, "given twice")
         values[key] = _scalar(value_node, path, index, key)
@@ -148,31 +158,48 @@ def _entry(path: str, index: int, node, known_rules: set[str] | None) -> Waiver:
         raise _problem(path, lines["rule"], index, "rule", f"expected a rule id, got {rule!r}")
     rule = rule.strip()
     if rule.startswith("test_"):
-        rule = rule[len("test_"):]
+        rule = rule[len("test_") :]
     if known_rules is not None and rule not in known_rules:
         near = _closest(rule, known_rules)
-        raise _problem(path, lines["rule"], index, "rule",
-                       f"unknown rule id {rule!r}" + (f" (did you mean {near}?)" if near else ""))
+        raise _problem(
+            path,
+            lines["rule"],
+            index,
+            "rule",
+            f"unknown rule id {rule!r}" + (f" (did you mean {near}?)" if near else ""),
+        )
 
     hosts = values["hosts"]
     if isinstance(hosts, str):
         hosts = [hosts]
     if not isinstance(hosts, list) or not hosts:
-        raise _problem(path, lines["hosts"], index, "hosts",
-                       "expected a host name, glob or group:<name>, or a non-empty list of them")
+        raise _problem(
+            path,
+            lines["hosts"],
+            index,
+            "hosts",
+            "expected a host name, glob or group:<name>, or a non-empty list of them",
+        )
     patterns = []
     for h in hosts:
         if not isinstance(h, str) or not h.strip() or any(c.isspace() for c in h.strip()):
-            raise _problem(path, lines["hosts"], index, "hosts", f"expected a host name, glob or group:<name>, got {h!r}")
+            raise _problem(
+                path, lines["hosts"], index, "hosts", f"expected a host name, glob or group:<name>, got {h!r}"
+            )
         h = h.strip()
-        if h.startswith("group:") and not h[len("group:"):]:
+        if h.startswith("group:") and not h[len("group:") :]:
             raise _problem(path, lines["hosts"], index, "hosts", "group: needs a group name (group:<name>)")
         patterns.append(h if h.startswith("group:") else h.lower())
 
     justification = values["justification"]
     if not isinstance(justification, str) or not justification.strip():
-        raise _problem(path, lines["justification"], index, "justification",
-                       "required: say why the failure is accepted (non-empty text)")
+        raise _problem(
+            path,
+            lines["justification"],
+            index,
+            "justification",
+            "required: say why the failure is accepted (non-empty text)",
+        )
 
     expires = values["expires"]
     if isinstance(expires, datetime.datetime):
@@ -203,10 +230,16 @@ def rule_ids_in(paths, file_patterns) -> set[str]:
             files.add(path)
         elif path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("__pycache__", "node_modules")
-                               and not d.endswith("venv")]
-                files.update(pathlib.Path(dirpath, f) for f in filenames
-                             if f.endswith(".py") and any(fnmatch.fnmatch(f, p) for p in file_patterns))
+                dirnames[:] = [
+                    d
+                    for d in dirnames
+                    if not d.startswith(".") and d not in ("__pycache__", "node_modules") and not d.endswith("venv")
+                ]
+                files.update(
+                    pathlib.Path(dirpath, f)
+                    for f in filenames
+                    if f.endswith(".py") and any(fnmatch.fnmatch(f, p) for p in file_patterns)
+                )
     for file in files:
         try:
             tree = ast.parse(file.read_text(encoding="utf-8"))
@@ -218,7 +251,7 @@ def rule_ids_in(paths, file_patterns) -> set[str]:
                     func = deco.func if isinstance(deco, ast.Call) else deco
                     name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                     if name == "rule":
-                        found.add(node.name[len("test_"):])
+                        found.add(node.name[len("test_") :])
     return found
 
 
@@ -235,14 +268,15 @@ def known_rule_ids(config: pytest.Config) -> set[str]:
 
 # -- the run's state ---------------------------------------------------------------------------
 
+
 class WaiverState:
     def __init__(self, config: pytest.Config, path: str, waivers: list[Waiver]):
         self.config = config
         self.path = path
         self.waivers = waivers
         self.today = datetime.date.today()
-        self.matched: set[int] = set()       # waiver indexes that matched a test of the run (controller)
-        self.waived: list[tuple[str, str, str]] = []   # (nodeid, host, text)
+        self.matched: set[int] = set()  # waiver indexes that matched a test of the run (controller)
+        self.waived: list[tuple[str, str, str]] = []  # (nodeid, host, text)
         self.expired_hits: list[tuple[str, str, str]] = []
         self._groups: dict[str, set[str]] = {}
 
@@ -263,6 +297,7 @@ def state(config: pytest.Config) -> WaiverState | None:
 
 
 # -- a report under a waiver: the outcome chain's waiver step ----------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Applied:
@@ -291,17 +326,29 @@ def apply(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo) -
         set_category(report, WAIVED)
         report.outcome = "skipped"
         report.wasxfail = f"waived: {w.justification} (until {w.expires.isoformat()})"
-        report.longrepr = (f"waived until {w.expires.isoformat()}: {w.justification} (waiver {w.index}, "
-                           f"{w.source})\n{finding}")
-        return Applied([("waiver", w.justification), ("waiver_expires", w.expires.isoformat()),
-                        ("waiver_source", w.source), ("waived_finding", finding)],
-                       "Waiver", f"{w.justification} (until {w.expires.isoformat()}; {w.source})")
+        report.longrepr = (
+            f"waived until {w.expires.isoformat()}: {w.justification} (waiver {w.index}, {w.source})\n{finding}"
+        )
+        return Applied(
+            [
+                ("waiver", w.justification),
+                ("waiver_expires", w.expires.isoformat()),
+                ("waiver_source", w.source),
+                ("waived_finding", finding),
+            ],
+            "Waiver",
+            f"{w.justification} (until {w.expires.isoformat()}; {w.source})",
+        )
     w = max(found, key=lambda w: w.expires)
-    report.longrepr = (f"{finding}\nwaiver expired on {w.expires.isoformat()}, so this failure counts: "
-                       f"{w.justification} (waiver {w.index}, {w.source})")
-    return Applied([("waiver_expired", w.expires.isoformat()), ("waiver", w.justification),
-                    ("waiver_source", w.source)],
-                   "Waiver expired", f"on {w.expires.isoformat()}: {w.justification} ({w.source})")
+    report.longrepr = (
+        f"{finding}\nwaiver expired on {w.expires.isoformat()}, so this failure counts: "
+        f"{w.justification} (waiver {w.index}, {w.source})"
+    )
+    return Applied(
+        [("waiver_expired", w.expires.isoformat()), ("waiver", w.justification), ("waiver_source", w.source)],
+        "Waiver expired",
+        f"on {w.expires.isoformat()}: {w.justification} ({w.source})",
+    )
 
 
 def html_row(applied: Applied) -> str:
@@ -312,10 +359,15 @@ def html_row(applied: Applied) -> str:
 
 # -- plugin hooks (registered by plugin.pytest_configure) ------------------------------------------
 
+
 def add_options(group) -> None:
-    group.addoption("--waivers", default=None, metavar="FILE",
-                    help="YAML list of waivers (rule, hosts, justification, expires): matching failures are "
-                         "reported as waived and do not fail the run")
+    group.addoption(
+        "--waivers",
+        default=None,
+        metavar="FILE",
+        help="YAML list of waivers (rule, hosts, justification, expires): matching failures are "
+        "reported as waived and do not fail the run",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -362,16 +414,22 @@ class Reporting:
         elif report.when == "call" and category == WAIVED:
             st.waived.append((report.nodeid, props.get("host", "-"), report.wasxfail))
         elif report.when == "call" and category == NON_COMPLIANT and "waiver_expired" in props:
-            st.expired_hits.append((report.nodeid, props.get("host", "-"),
-                                    f"waiver expired on {props['waiver_expired']}: {props.get('waiver', '')} "
-                                    f"({props.get('waiver_source', '')})"))
+            st.expired_hits.append(
+                (
+                    report.nodeid,
+                    props.get("host", "-"),
+                    f"waiver expired on {props['waiver_expired']}: {props.get('waiver', '')} "
+                    f"({props.get('waiver_source', '')})",
+                )
+            )
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes the file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         unmatched = self.st.unmatched()
         junit_property(session.config, "waivers_file", self.st.path)
-        junit_property(session.config, "waivers_unmatched",
-                       "; ".join(w.describe() for w in unmatched) if unmatched else "none")
+        junit_property(
+            session.config, "waivers_unmatched", "; ".join(w.describe() for w in unmatched) if unmatched else "none"
+        )
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         st, tr = self.st, terminalreporter
@@ -389,9 +447,11 @@ class Reporting:
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
         st = self.st
         _relabel_html_xfailed(session.config)
-        lines = [f"Waivers ({html.escape(st.path)}): failures waived {len(st.waived)}, "
-                 f"failures under an expired waiver {len(st.expired_hits)}, "
-                 f"waivers that matched nothing {len(st.unmatched())}."]
+        lines = [
+            f"Waivers ({html.escape(st.path)}): failures waived {len(st.waived)}, "
+            f"failures under an expired waiver {len(st.expired_hits)}, "
+            f"waivers that matched nothing {len(st.unmatched())}."
+        ]
         lines += [f"Unmatched: {html.escape(w.describe())}" for w in st.unmatched()]
         lines += [f"Expired: {html.escape(nodeid)}: {html.escape(text)}" for nodeid, _h, text in st.expired_hits]
         prefix.extend(f"<p>{line}</p>" for line in lines)

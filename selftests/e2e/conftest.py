@@ -8,6 +8,7 @@ started by hand, or another session's, is never touched.
 Set TSA_LAB_KEEP=1 to leave the session's instance running after the tests; to reuse a
 running instance, name it with TSA_LAB_ID. By default the instance is stopped even when tests fail.
 """
+
 import os
 import secrets
 
@@ -15,7 +16,6 @@ if not os.environ.get("TSA_LAB_ID"):
     os.environ["TSA_LAB_ID"] = "e" + secrets.token_hex(3)[:5]  # a fresh instance for this session
 
 import pytest  # noqa: E402
-
 from runner import INSTANCE  # noqa: E402
 
 
@@ -28,11 +28,14 @@ def lab():
     started = INSTANCE.lab_sh("start")  # every host (TSA_LAB_HOSTS is not passed on)
     if started.returncode != 0:
         INSTANCE.lab_sh("stop")
-        pytest.fail(f"lab instance {INSTANCE.id} did not start:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"lab instance {INSTANCE.id} did not start:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}",
+            pytrace=False,
+        )
     try:
         from live_wait import wait_for_live_states
         from test_lab_verdicts import expected_cells
+
         wait_for_live_states(list(expected_cells()))
         yield INSTANCE
     finally:
@@ -43,6 +46,8 @@ def lab():
 
 def pytest_terminal_summary(terminalreporter):
     if _keep() and INSTANCE.run_dir.exists():
-        terminalreporter.write_line(f"lab instance kept (TSA_LAB_KEEP=1): TSA_LAB_ID={INSTANCE.id} "
-                                    f"(run dir {INSTANCE.run_dir}); stop it with "
-                                    f"TSA_LAB_ID={INSTANCE.id} lab/lab.sh stop")
+        terminalreporter.write_line(
+            f"lab instance kept (TSA_LAB_KEEP=1): TSA_LAB_ID={INSTANCE.id} "
+            f"(run dir {INSTANCE.run_dir}); stop it with "
+            f"TSA_LAB_ID={INSTANCE.id} lab/lab.sh stop"
+        )

@@ -5,6 +5,7 @@ ntpd needs a few polls. Verdicts over the three backends must not depend on
 which run came first, so the tests start only once the table's 'passed' live
 cells hold on the hosts (read with the lab's own docker exec, read-only).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -43,8 +44,9 @@ CHECKS = {
 
 def _holds(host: str, rule_id: str) -> bool:
     command, predicate = CHECKS[rule_id]
-    out = subprocess.run(["docker", "exec", container(host), "sh", "-c", command], capture_output=True, text=True,
-                         timeout=30).stdout
+    out = subprocess.run(
+        ["docker", "exec", container(host), "sh", "-c", command], capture_output=True, text=True, timeout=30
+    ).stdout
     return predicate(out)
 
 

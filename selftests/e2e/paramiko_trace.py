@@ -5,6 +5,7 @@ to the suite from a channel, so that a test can prove what the paramiko:// trans
 appends to its own file there: `recv.<pid>` (Channel.recv) and `recv_stderr.<pid>`
 (Channel.recv_stderr). Without the variable the plugin does nothing.
 """
+
 import functools
 import os
 
@@ -21,6 +22,7 @@ def _traced(method, stream: str):
             with open(os.path.join(_DIR, f"{stream}.{os.getpid()}"), "ab") as trace:
                 trace.write(data)
         return data
+
     recv.__tsa_traced__ = True
     return recv
 

@@ -6,6 +6,7 @@ session's own instance is TSA_LAB_ID (conftest.py picks a fresh one unless it is
 is what `docker exec` takes, `host_url("docker", host)` what --hosts takes, and `read_junit`
 maps the container names in verdicts back to the bare names, so verdict tables stay keyed by them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,6 +30,7 @@ def default_lab_id() -> str:
 @dataclasses.dataclass(frozen=True)
 class Instance:
     """One lab instance: its run id and the names of what lab.sh creates for it."""
+
     id: str
 
     @property
@@ -75,7 +77,7 @@ class Instance:
         """The host name of a verdict's host: `tsa-<id>-chrony-hardened` -> `chrony-hardened`."""
         user, at, host = name.rpartition("@")
         if host.startswith(self.container_prefix):
-            host = host[len(self.container_prefix):]
+            host = host[len(self.container_prefix) :]
         return f"{user}{at}{host}"
 
     def inventory(self, backend: str = "ssh") -> pathlib.Path:
@@ -92,8 +94,9 @@ class Instance:
         environ.update(env, TSA_LAB_ID=self.id)
         if hosts:
             environ["TSA_LAB_HOSTS"] = " ".join(hosts)
-        return subprocess.run([str(LAB / "lab.sh"), command], cwd=ROOT, env=environ, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [str(LAB / "lab.sh"), command], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout
+        )
 
     def exec_argv(self, host: str, command: str, *args: str, stdin: bool = False, env: dict | None = None) -> list[str]:
         """`docker exec [-i] [-e K=V...] <container> sh -c COMMAND [sh ARGS...]` on a lab host."""
@@ -134,12 +137,28 @@ def host_url(backend: str, name: str, instance: Instance = INSTANCE) -> str:
     return instance.host_url(backend, name)
 
 
-def run_suite(backend: str, hosts: list[str], out_dir: pathlib.Path, extra: list[str] = (),
-              ssh_config: pathlib.Path | None = None, instance: Instance = INSTANCE) -> SuiteRun:
+def run_suite(
+    backend: str,
+    hosts: list[str],
+    out_dir: pathlib.Path,
+    extra: list[str] = (),
+    ssh_config: pathlib.Path | None = None,
+    instance: Instance = INSTANCE,
+) -> SuiteRun:
     """The suite over `backend` against lab hosts (bare names) of the instance."""
     junit, html = out_dir / f"junit-{backend}.xml", out_dir / f"report-{backend}.html"
-    cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(host_url(backend, h, instance) for h in hosts)}",
-           f"--junitxml={junit}", f"--html={html}", "-n", "2", "-q", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--hosts={','.join(host_url(backend, h, instance) for h in hosts)}",
+        f"--junitxml={junit}",
+        f"--html={html}",
+        "-n",
+        "2",
+        "-q",
+        *extra,
+    ]
     if backend in ("ssh", "paramiko"):
         cmd.append(f"--ssh-config={ssh_config or instance.ssh_config}")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -151,8 +170,9 @@ def run_pytest(args: list[str], out_dir: pathlib.Path, name: str, instance: Inst
     junit, html = out_dir / f"junit-{name}.xml", out_dir / f"report-{name}.html"
     cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", f"--html={html}", "-q", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    return SuiteRun(proc.returncode, read_junit(junit, instance) if junit.exists() else {},
-                    proc.stdout + proc.stderr, html)
+    return SuiteRun(
+        proc.returncode, read_junit(junit, instance) if junit.exists() else {}, proc.stdout + proc.stderr, html
+    )
 
 
 def read_junit(path: pathlib.Path, instance: Instance = INSTANCE) -> dict:

@@ -12,6 +12,7 @@ from the daemon.
 To record the corpus again from the daemon:
     python selftests/e2e/test_chronyd_fatal_live.py --record
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,6 +25,7 @@ import sys
 import tempfile
 
 import pytest
+
 pytestmark = pytest.mark.e2e
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -134,11 +136,26 @@ def run_corpus(cases: list[dict], image: str = IMAGE, seconds: float = RUNNING_S
         base = pathlib.Path(tmp)
         os.chmod(base, 0o755)
         _materialize(cases, base)
-        command = ["docker", "run", "--rm", "--network", "none", "--name", name, "-v", f"{base}:/corpus:ro",
-                   "--entrypoint", "/bin/sh", image, "/corpus/run.sh", str(seconds)]
+        command = [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--name",
+            name,
+            "-v",
+            f"{base}:/corpus:ro",
+            "--entrypoint",
+            "/bin/sh",
+            image,
+            "/corpus/run.sh",
+            str(seconds),
+        ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                  timeout=60 + len(cases) * (seconds + 1))
+            done = subprocess.run(
+                command, capture_output=True, text=True, errors="replace", timeout=60 + len(cases) * (seconds + 1)
+            )
         except subprocess.TimeoutExpired:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True)
             raise

@@ -1,10 +1,10 @@
 """Whose processes: this machine is a container host (the lab's containers run chronyd,
 ntpd and timesyncd, all visible in its /proc). Audited as itself, it has none of those
 daemons: the daemons of other PID namespaces are not its own."""
+
 import shutil
 
 import pytest
-
 from runner import run_pytest
 
 pytestmark = pytest.mark.e2e

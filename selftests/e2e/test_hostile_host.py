@@ -5,10 +5,10 @@ None of it may change a verdict the host's real state decides; each is named in 
 Runs on the lab host chrony-unreachable, which it restores exactly (the real chronyc and the
 configuration files), also when the test fails.
 """
+
 import subprocess
 
 import pytest
-
 from runner import container, run_suite
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +30,17 @@ LOUD = "#!/bin/sh\nhead -c 20000000 /dev/zero | tr '\\0' 'x'\n"
 
 
 def sh(command: str) -> str:
-    return subprocess.run(["docker", "exec", container(HOST), "sh", "-c", command], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["docker", "exec", container(HOST), "sh", "-c", command], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def put(path: str, data: bytes, mode: str = "0644") -> None:
-    subprocess.run(["docker", "exec", "-i", container(HOST), "sh", "-c", f"cat > '{path}' && chmod {mode} '{path}'"],
-                   input=data, check=True)
+    subprocess.run(
+        ["docker", "exec", "-i", container(HOST), "sh", "-c", f"cat > '{path}' && chmod {mode} '{path}'"],
+        input=data,
+        check=True,
+    )
 
 
 @pytest.fixture
@@ -45,8 +49,10 @@ def hostile(lab):
     try:
         yield
     finally:
-        sh("mv -f /usr/bin/chronyc.real /usr/bin/chronyc; rm -f /etc/chrony/conf.d/20-latin1.conf "
-           "'/etc/chrony/conf.d/new\nline.conf' /etc/chrony/conf.d/99-forged.conf")
+        sh(
+            "mv -f /usr/bin/chronyc.real /usr/bin/chronyc; rm -f /etc/chrony/conf.d/20-latin1.conf "
+            "'/etc/chrony/conf.d/new\nline.conf' /etc/chrony/conf.d/99-forged.conf"
+        )
 
 
 def outcomes(run) -> dict:
@@ -66,8 +72,12 @@ def test_forged_frames_non_utf8_and_huge_output_change_nothing_they_should_not(h
     # check), and no other verdict moves; the Latin-1 comment is a comment
     changed = {rule: (baseline[rule], got[rule]) for rule in baseline if got[rule] != baseline[rule]}
     assert changed and all(rule.startswith("chrony_") and now == "error" for rule, (_, now) in changed.items()), changed
-    assert set(changed) <= {"chrony_synchronized", "chrony_offset_within_limit", "chrony_sources_reachable",
-                            "chrony_nts_authenticated"}
+    assert set(changed) <= {
+        "chrony_synchronized",
+        "chrony_offset_within_limit",
+        "chrony_sources_reachable",
+        "chrony_nts_authenticated",
+    }
     assert "99-forged.conf" not in forged.output and "UnicodeDecodeError" not in forged.output
 
     put("/etc/chrony/conf.d/new\nline.conf", b"# a pool, against the STIG\npool pool.example.org iburst\n")

@@ -6,12 +6,12 @@ host names; then the second is stopped, and it leaves nothing behind (containers
 bridge, firewall chain, run dir) while the first's containers, network and chain are exactly
 as they were, and still answer.
 """
+
 import secrets
 import shlex
 import subprocess
 
 import pytest
-
 from runner import INSTANCE, Instance, run_suite
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +34,23 @@ def _state(instance: Instance) -> dict:
     """What the engine and the firewall hold for an instance."""
     containers = _run("docker", "ps", "-aq", "--no-trunc", "--filter", f"label={instance.label}").stdout.split()
     by_name = _run("docker", "ps", "-aq", "--filter", f"name=^{instance.container_prefix}").stdout.split()
-    detail = _run("docker", "inspect", "-f", "{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} "
-                  "{{.Config.Hostname}}", *containers).stdout.splitlines() if containers else []
-    network = _run("docker", "network", "inspect", "-f", "{{.Id}} {{range .IPAM.Config}}{{.Subnet}}{{end}}",
-                   instance.network)
+    detail = (
+        _run(
+            "docker",
+            "inspect",
+            "-f",
+            "{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.Config.Hostname}}",
+            *containers,
+        ).stdout.splitlines()
+        if containers
+        else []
+    )
+    network = _run(
+        "docker", "network", "inspect", "-f", "{{.Id}} {{range .IPAM.Config}}{{.Subnet}}{{end}}", instance.network
+    )
     return {
-        "containers": sorted(detail), "by_name": sorted(by_name),
+        "containers": sorted(detail),
+        "by_name": sorted(by_name),
         "network": network.stdout.strip() if network.returncode == 0 else None,
         "bridge": _run("ip", "link", "show", instance.bridge).returncode == 0,
         "chain": tuple(_run(ipt, "-w", "-S", instance.chain).stdout for ipt in ("iptables", "ip6tables")),
@@ -78,10 +89,23 @@ def test_a_second_instance_runs_beside_the_first_and_leaves_nothing(lab, tmp_pat
         assert started.returncode == 0, started.stderr[-3000:]
         # its own names, as lab.sh says and as runner.Instance says
         env = _lab_env(other)
-        assert (env["TSA_LAB_ID"], env["TSA_LAB_RUN_DIR"], env["TSA_LAB_NETWORK"], env["TSA_LAB_BRIDGE"],
-                env["TSA_LAB_CHAIN"], env["TSA_LAB_LABEL"], env["TSA_LAB_CONTAINER_PREFIX"]) == (
-                other.id, str(other.run_dir), other.network, other.bridge, other.chain, other.label,
-                other.container_prefix)
+        assert (
+            env["TSA_LAB_ID"],
+            env["TSA_LAB_RUN_DIR"],
+            env["TSA_LAB_NETWORK"],
+            env["TSA_LAB_BRIDGE"],
+            env["TSA_LAB_CHAIN"],
+            env["TSA_LAB_LABEL"],
+            env["TSA_LAB_CONTAINER_PREFIX"],
+        ) == (
+            other.id,
+            str(other.run_dir),
+            other.network,
+            other.bridge,
+            other.chain,
+            other.label,
+            other.container_prefix,
+        )
         assert other.hosts() == list(HOSTS)
         names = _out("docker", "ps", "--filter", f"label={other.label}", "--format", "{{.Names}}").split()
         assert sorted(names) == sorted(other.container(h) for h in HOSTS)
@@ -97,11 +121,12 @@ def test_a_second_instance_runs_beside_the_first_and_leaves_nothing(lab, tmp_pat
         assert _address(other, "timesyncd").startswith(env["TSA_LAB_PREFIX"] + ".")
         # each instance's targets find their own server by name (docker's DNS on their own network)
         for instance in (INSTANCE, other):
-            assert _docker(instance, "timesyncd", "getent hosts nts-server").split()[0] == _address(instance, "nts-server")
+            assert _docker(instance, "timesyncd", "getent hosts nts-server").split()[0] == _address(
+                instance, "nts-server"
+            )
 
         # the suite over docker:// on the second instance: container names in, bare names out
-        run = run_suite("docker", ["timesyncd"], tmp_path, ["--policy", "approved_servers=nts-server"],
-                        instance=other)
+        run = run_suite("docker", ["timesyncd"], tmp_path, ["--policy", "approved_servers=nts-server"], instance=other)
         gathered = [v for (host, _), v in run.verdicts.items() if host == "timesyncd"]
         assert gathered and {host for host, _ in run.verdicts} == {"timesyncd"}, run.output[-2000:]
         assert all(v.properties["host"] == f"docker://{other.container('timesyncd')}" for v in gathered)
@@ -112,8 +137,15 @@ def test_a_second_instance_runs_beside_the_first_and_leaves_nothing(lab, tmp_pat
     assert stopped.returncode == 0, stopped.stderr[-3000:]
 
     # the second left nothing
-    assert _state(other) == {"containers": [], "by_name": [], "network": None, "bridge": False,
-                             "chain": ("", ""), "jump": False, "run_dir": False}
+    assert _state(other) == {
+        "containers": [],
+        "by_name": [],
+        "network": None,
+        "bridge": False,
+        "chain": ("", ""),
+        "jump": False,
+        "run_dir": False,
+    }
     # the first is exactly as it was (same containers, same start times, same network and chain) and works
     assert _state(INSTANCE) == first_before
     for host in HOSTS:

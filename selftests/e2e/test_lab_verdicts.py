@@ -1,12 +1,11 @@
 """The compliance suite against the lab's real hosts: the expected-verdict table must hold
 over docker://, paramiko:// and ssh://, with and without xdist."""
+
 import pathlib
+import re
 
 import pytest
 import yaml
-
-import re
-
 from runner import INSTANCE, SSH_CONFIG, run_pytest, run_suite
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +29,7 @@ def runs(lab, tmp_path_factory):
         if key not in cache:
             cache[key] = run_suite(backend, HOSTS, out, list(TABLE["policy"]) + list(extra))
         return cache[key]
+
     return get
 
 
@@ -49,7 +49,9 @@ def expected_table() -> dict:
 
 def expected_cells():
     from support import load_rule_modules
+
     from timesync_audit.rules import REGISTRY
+
     load_rule_modules()
     cells = expected_table()
     for host in HOSTS:
@@ -67,7 +69,9 @@ def mismatches(run):
         elif got is None:
             found.append(f"{host} {rule_id}: not run")
         elif got.outcome != want["outcome"]:
-            found.append(f"{host} {rule_id}: expected {want['outcome']}, got {got.outcome}: {got.message.strip()[:400]}")
+            found.append(
+                f"{host} {rule_id}: expected {want['outcome']}, got {got.outcome}: {got.message.strip()[:400]}"
+            )
         else:
             for text in want.get("message", []):
                 if text not in got.message:
@@ -137,8 +141,9 @@ def test_inventory_policy_per_group_and_host(lab, tmp_path, inventory):
     """The lab inventories carry the policy (approved servers for all, time service per group, and
     one host's own approved server): over ansible:// the table holds, except the one cell that
     host's policy changes."""
-    run = run_pytest([f"--ansible-inventory={INSTANCE.run_dir / inventory}", "--hosts=ansible://all", "-n", "2"],
-                     tmp_path, inventory)
+    run = run_pytest(
+        [f"--ansible-inventory={INSTANCE.run_dir / inventory}", "--hosts=ansible://all", "-n", "2"], tmp_path, inventory
+    )
     changed = {("chrony-unreachable", "chronyd_configure_pool_and_server"): "passed"}
     problems = []
     for host, rule_id, want in expected_cells():

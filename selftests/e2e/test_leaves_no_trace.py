@@ -16,6 +16,7 @@ and a process counts as left behind only if it is still there some seconds later
 that fires during a run (the host's own job, e.g. systemd-tmpfiles-clean 15 minutes after boot)
 makes that run inconclusive: it is run again once.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -28,7 +29,6 @@ import subprocess
 import time
 
 import pytest
-
 from runner import SSH_CONFIG, container, run_suite
 
 pytestmark = pytest.mark.e2e
@@ -52,16 +52,28 @@ ENTRY, TIMES = "entry", "times"
 
 #: measured with no audit: fingerprints 2 and 5 minutes apart on idle hosts
 ON_THEIR_OWN = (
-    (r"/(var|run)/log/journal/.+", ENTRY,
-     "journald's files: every log line of every daemon (timesyncd logs `Failed to call clock_adjtime()` "
-     "at each poll; sshd logs each login) and journal rotation"),
-    (r"/var/lib/systemd/timesync/clock", TIMES,
-     "timesyncd touches it every 60 s (SaveIntervalSec) and at each synchronization"),
-    (r"/run/systemd/timesync/synchronized", TIMES,
-     "timesyncd touches it at each synchronization (32 s, then 64 s ... 34 min apart)"),
-    (r"/var/lib/chrony/chrony\.drift(\.tmp)?", ENTRY,
-     "chronyd rewrites its driftfile at most once an hour (reference.c: temporary file renamed); "
-     "not seen in a few minutes, but it would make any run near the hour fail"),
+    (
+        r"/(var|run)/log/journal/.+",
+        ENTRY,
+        "journald's files: every log line of every daemon (timesyncd logs `Failed to call clock_adjtime()` "
+        "at each poll; sshd logs each login) and journal rotation",
+    ),
+    (
+        r"/var/lib/systemd/timesync/clock",
+        TIMES,
+        "timesyncd touches it every 60 s (SaveIntervalSec) and at each synchronization",
+    ),
+    (
+        r"/run/systemd/timesync/synchronized",
+        TIMES,
+        "timesyncd touches it at each synchronization (32 s, then 64 s ... 34 min apart)",
+    ),
+    (
+        r"/var/lib/chrony/chrony\.drift(\.tmp)?",
+        ENTRY,
+        "chronyd rewrites its driftfile at most once an hour (reference.c: temporary file renamed); "
+        "not seen in a few minutes, but it would make any run near the hour fail",
+    ),
     (r"/var/lib/chrony", TIMES, "the driftfile's rename (above)"),
 )
 
@@ -113,8 +125,8 @@ AFTER = ("files", "procs", "timers", "journal", "units")
 
 @dataclasses.dataclass
 class Snapshot:
-    files: dict        # path -> (type, mode, user, group, size, inode, mtime, ctime)
-    procs: dict        # (pid, ppid, user, comm, args) -> seconds since it started
+    files: dict  # path -> (type, mode, user, group, size, inode, mtime, ctime)
+    procs: dict  # (pid, ppid, user, comm, args) -> seconds since it started
     timers: str = ""
     cursor: str = ""
     journal: tuple = ()
@@ -157,9 +169,14 @@ def snapshot(host: str, sections: tuple = BEFORE, cursor: str = "") -> Snapshot:
         path, *fields = line.rsplit(" ", 8)
         files[path] = tuple(fields)
     cursors = [l.split(": ", 1)[1] for l in found.get("cursor", []) if l.startswith("-- cursor: ")]
-    return Snapshot(files, _procs(found["procs"]) if "procs" in found else {},
-                    "\n".join(found.get("timers", [])), cursors[0] if cursors else "",
-                    tuple(found.get("journal", [])), tuple(found.get("units", [])))
+    return Snapshot(
+        files,
+        _procs(found["procs"]) if "procs" in found else {},
+        "\n".join(found.get("timers", [])),
+        cursors[0] if cursors else "",
+        tuple(found.get("journal", [])),
+        tuple(found.get("units", [])),
+    )
 
 
 def snapshot_all(sections: tuple, before: dict | None = None) -> dict:
@@ -206,13 +223,17 @@ def lingering(find, grace: float = LINGER) -> set:
 # ------------------------------------------------------------------------------------------------
 # The controller's side
 
+
 def control_paths() -> dict:
     """host -> the ControlPath ssh uses for it with the lab's ssh_config (`cm-%C`, expanded)."""
     paths = {}
     for host in HOSTS:
         out = subprocess.run(["ssh", "-F", str(SSH_CONFIG), "-G", host], capture_output=True, text=True).stdout
-        paths.update((host, l.split(None, 1)[1]) for l in out.splitlines()
-                     if l.startswith("controlpath ") and l.split(None, 1)[1] != "none")
+        paths.update(
+            (host, l.split(None, 1)[1])
+            for l in out.splitlines()
+            if l.startswith("controlpath ") and l.split(None, 1)[1] != "none"
+        )
     return paths
 
 
@@ -235,6 +256,7 @@ def control_sockets() -> set:
 
 # ------------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Round:
     backend: str
@@ -242,8 +264,8 @@ class Round:
     after: dict
     seconds: float
     run: object
-    left_processes: dict   # host -> lines
-    vanished: dict         # host -> lines
+    left_processes: dict  # host -> lines
+    vanished: dict  # host -> lines
     controller_left: set
     sockets_left: set
     attempts: int
@@ -271,8 +293,7 @@ def audit_round(backend: str, out: pathlib.Path) -> Round:
     for host in HOSTS:
         if set(after[host].procs) - set(before[host].procs):
             left[host] = lingering(lambda h=host: _new_processes(h, before[h]))
-    vanished = {h: {p for p, age in before[h].procs.items() if age >= 30 and p not in after[h].procs}
-                for h in HOSTS}
+    vanished = {h: {p for p, age in before[h].procs.items() if age >= 30 and p not in after[h].procs} for h in HOSTS}
     controller_left = lingering(lambda: controller_processes() - ctl_before)
     sockets_left = lingering(lambda: {s for s in control_sockets() if s in mine or s not in sockets_before})
     return Round(backend, before, after, seconds, run, left, vanished, controller_left, sockets_left, attempt)
@@ -299,6 +320,7 @@ def rounds(lab, tmp_path_factory):
             (out / backend).mkdir()
             cache[backend] = audit_round(backend, out / backend)
         return cache[backend]
+
     return get
 
 
@@ -325,16 +347,21 @@ def test_files_are_unchanged(rounds, backend):
     r = rounds(backend)
     problems = {h: file_differences(r.before[h].files, r.after[h].files) for h in HOSTS}
     problems = {h: lines for h, lines in problems.items() if lines}
-    assert not problems, "\n".join(f"{backend}:// changed files on {h} (- before, + after: type mode user "
-                                   f"group size inode mtime ctime):\n{_show(lines)}" for h, lines in problems.items())
+    assert not problems, "\n".join(
+        f"{backend}:// changed files on {h} (- before, + after: type mode user "
+        f"group size inode mtime ctime):\n{_show(lines)}"
+        for h, lines in problems.items()
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_no_process_is_left_or_ended(rounds, backend):
     r = rounds(backend)
     left = {h: procs for h, procs in r.left_processes.items() if procs}
-    assert not left, "\n".join(f"{backend}:// left on {h} (pid, ppid, user, comm, args), still there "
-                               f"{LINGER:g} s later:\n{_show(p)}" for h, p in left.items())
+    assert not left, "\n".join(
+        f"{backend}:// left on {h} (pid, ppid, user, comm, args), still there {LINGER:g} s later:\n{_show(p)}"
+        for h, p in left.items()
+    )
     gone = {h: procs for h, procs in r.vanished.items() if procs}
     assert not gone, "\n".join(f"{backend}:// ended on {h}:\n{_show(p)}" for h, p in gone.items())
 
@@ -344,9 +371,17 @@ def test_systemd_started_no_unit(rounds, backend):
     """No D-Bus activation, no unit started for the audit (timedated, hostnamed, ...): systemd's own
     journal lines during the run name no unit but a login's (none in the lab)."""
     r = rounds(backend)
-    started = {h: sorted({m.group(1) for line in r.after[h].units
-                          for m in [re.match(r"Start(?:ing|ed) (\S+?)(?: - .*|\.\.\.)?$", line)]
-                          if m and not LOGIN_UNITS.fullmatch(m.group(1))}) for h in HOSTS}
+    started = {
+        h: sorted(
+            {
+                m.group(1)
+                for line in r.after[h].units
+                for m in [re.match(r"Start(?:ing|ed) (\S+?)(?: - .*|\.\.\.)?$", line)]
+                if m and not LOGIN_UNITS.fullmatch(m.group(1))
+            }
+        )
+        for h in HOSTS
+    }
     started = {h: units for h, units in started.items() if units}
     assert not started, f"systemd started units during the {backend}:// run: {started}"
 
@@ -383,17 +418,29 @@ def test_a_bare_login_shows_only_in_what_is_excluded(lab):
     """The control: a login that runs nothing (`ssh host true`, paramiko running `true`) changes the
     fingerprint (it is not blind), and only in the exclusions: those are a login's, not the audit's."""
     import paramiko
+
     before = snapshot_all(BEFORE)
     for host in HOSTS:
-        subprocess.run(["ssh", "-F", str(SSH_CONFIG), "-o", "ControlPath=none", host, "true"],
-                       stdin=subprocess.DEVNULL, capture_output=True, check=True, timeout=30)
+        subprocess.run(
+            ["ssh", "-F", str(SSH_CONFIG), "-o", "ControlPath=none", host, "true"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
         config = paramiko.SSHConfig.from_path(str(SSH_CONFIG)).lookup(host)
         client = paramiko.SSHClient()
         client.load_host_keys(config["userknownhostsfile"])
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
-            client.connect(config["hostname"], username=config["user"], key_filename=config["identityfile"][0],
-                           look_for_keys=False, allow_agent=False, timeout=10)
+            client.connect(
+                config["hostname"],
+                username=config["user"],
+                key_filename=config["identityfile"][0],
+                look_for_keys=False,
+                allow_agent=False,
+                timeout=10,
+            )
             _, stdout, _ = client.exec_command("true")
             assert stdout.channel.recv_exit_status() == 0
         finally:

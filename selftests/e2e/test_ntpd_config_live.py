@@ -18,6 +18,7 @@ Re-record (rewrites the `observed` part of every case, keeps the cases):
 
     .venv/bin/python selftests/e2e/test_ntpd_config_live.py --record
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ CONTAINER = f"tsa-ntpdconf-live-{os.getpid()}"
 pytestmark = pytest.mark.e2e
 
 #: runs inside the container (python3 is there: ntpq is a Python program)
-RUNNER = r'''
+RUNNER = r"""
 import json, os, re, shutil, subprocess, sys, time
 
 QUERY_KEYS = "/etc/ntpsec/query.keys"
@@ -164,7 +165,7 @@ def run(case, harness):
 
 doc = json.load(sys.stdin)
 json.dump([run(c, doc["harness_files"]) for c in doc["cases"]], sys.stdout)
-'''
+"""
 
 
 def load() -> dict:
@@ -186,14 +187,38 @@ def docker_ready() -> str | None:
 
 def run_corpus(doc: dict) -> list[dict]:
     """Every case of the corpus in one container; the results in case order."""
-    payload = json.dumps({"cases": [{k: c[k] for k in ("files", "args", "query")} for c in doc["cases"]],
-                          "harness_files": doc["harness_files"]})
+    payload = json.dumps(
+        {
+            "cases": [{k: c[k] for k in ("files", "args", "query")} for c in doc["cases"]],
+            "harness_files": doc["harness_files"],
+        }
+    )
     try:
         proc = subprocess.run(
-            ["docker", "run", "--rm", "-i", "--network", "none", "--cap-drop", "DAC_OVERRIDE",
-             "--cap-drop", "DAC_READ_SEARCH", "--name", CONTAINER, "--entrypoint", "/usr/bin/python3",
-             IMAGE, "-c", RUNNER],
-            input=payload, capture_output=True, text=True, timeout=60 + 30 * len(doc["cases"]))
+            [
+                "docker",
+                "run",
+                "--rm",
+                "-i",
+                "--network",
+                "none",
+                "--cap-drop",
+                "DAC_OVERRIDE",
+                "--cap-drop",
+                "DAC_READ_SEARCH",
+                "--name",
+                CONTAINER,
+                "--entrypoint",
+                "/usr/bin/python3",
+                IMAGE,
+                "-c",
+                RUNNER,
+            ],
+            input=payload,
+            capture_output=True,
+            text=True,
+            timeout=60 + 30 * len(doc["cases"]),
+        )
     except subprocess.TimeoutExpired:
         subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True)  # ours, by its exact name
         raise

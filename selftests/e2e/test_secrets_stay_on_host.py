@@ -31,6 +31,7 @@ removed and every changed file put back (content, owner, mode, mtime; the mtimes
 directories around them too), and each host is compared with its state before, even when a run
 fails. Only chrony-hardened, chrony-stock, ntpsec and nts-server are touched.
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,7 +48,6 @@ import sys
 import time
 
 import pytest
-
 from runner import ROOT, SSH_CONFIG, container, host_url, read_junit
 
 pytestmark = pytest.mark.e2e
@@ -68,12 +68,14 @@ FLAG_SETS = {
 }
 FLAG_SETS["rA-tb-long+junit+xdist"] = FLAG_SETS["rA-tb-long"] + FLAG_SETS["junit-logging-all"] + FLAG_SETS["xdist"]
 RUNS = [("docker", name) for name in FLAG_SETS if "+" not in name] + [
-    (backend, name) for backend in ("paramiko", "ssh") for name in ("debug-log-cli", "rA-tb-long+junit+xdist")]
+    (backend, name) for backend in ("paramiko", "ssh") for name in ("debug-log-cli", "rA-tb-long+junit+xdist")
+]
 #: suite runs at a time (each one is mostly CPU: pytest, xdist workers, the HTML report)
 PARALLEL_RUNS = min(len(RUNS), max(2, os.cpu_count() or 2))
 
 
 # ---- canaries ---------------------------------------------------------------------------------
+
 
 def _canary() -> str:
     return f"CANARY-{secrets.token_hex(12)}"
@@ -114,7 +116,7 @@ def _forms(canary: str) -> list[bytes]:
     for pad in range(3):
         encoded = base64.b64encode(b"\0" * pad + raw)
         # only the characters made of the canary's bits alone: none of the bytes around it
-        forms.append(encoded[-(-8 * pad // 6):8 * (pad + len(raw)) // 6])
+        forms.append(encoded[-(-8 * pad // 6) : 8 * (pad + len(raw)) // 6])
     return forms
 
 
@@ -133,18 +135,19 @@ def where(data: bytes, canary: str, width: int = 160) -> str:
     at = data.lower().find(canary.lower().encode())
     if at < 0:
         return "(base64-encoded)"
-    return repr(data[max(0, at - width):at + len(canary) + width])
+    return repr(data[max(0, at - width) : at + len(canary) + width])
 
 
 # ---- the plants -------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Plant:
     path: str
     content: bytes
-    how: str = "create"          # create (a new file) | append (to an existing file)
-    mode: int = 0o644            # for created files
-    owner: str = "root:root"     # for created files
+    how: str = "create"  # create (a new file) | append (to an existing file)
+    mode: int = 0o644  # for created files
+    owner: str = "root:root"  # for created files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +164,7 @@ class Dir:
 
 def pem(canary: str, kind: str = "PRIVATE KEY") -> bytes:
     body = base64.b64encode(canary.encode() + secrets.token_bytes(90)).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return ("\n".join([f"-----BEGIN {kind}-----", canary, *lines, f"-----END {kind}-----"]) + "\n").encode()
 
 
@@ -169,18 +172,25 @@ def plants(c: Canaries) -> dict[str, list]:
     return {
         "chrony-hardened": [
             # (b) a PEM private key in a confdir file with an innocent name
-            Plant("/etc/chrony/conf.d/zz-extra.conf",
-                  b"# site extras\n" + pem(c.pem_in_confdir, "EC PRIVATE KEY")),
+            Plant("/etc/chrony/conf.d/zz-extra.conf", b"# site extras\n" + pem(c.pem_in_confdir, "EC PRIVATE KEY")),
             # (d) the key file chronyd uses (`keyfile /etc/chrony/chrony.keys`)
-            Plant("/etc/chrony/chrony.keys",
-                  f"1 SHA256 HEX:{c.chrony_keyfile_hex}\n2 SHA1 ASCII:{c.chrony_keyfile}\n".encode(), "append"),
+            Plant(
+                "/etc/chrony/chrony.keys",
+                f"1 SHA256 HEX:{c.chrony_keyfile_hex}\n2 SHA1 ASCII:{c.chrony_keyfile}\n".encode(),
+                "append",
+            ),
         ],
         "chrony-stock": [
             # (a) a left-over ntp.conf on a host without ntpd: gathered, so redacted on the host
-            Plant("/etc/ntp.conf", ("# left over from ntp\nserver 0.debian.pool.ntp.org iburst\n"
-                                    f"crypto pw {c.leftover_crypto_pw}\n"
-                                    f"crypto pw {c.leftover_crypto_pw_ident_pw} ident pw\n"
-                                    f"# crypto pw {c.leftover_crypto_pw_commented}\n").encode()),
+            Plant(
+                "/etc/ntp.conf",
+                (
+                    "# left over from ntp\nserver 0.debian.pool.ntp.org iburst\n"
+                    f"crypto pw {c.leftover_crypto_pw}\n"
+                    f"crypto pw {c.leftover_crypto_pw_ident_pw} ident pw\n"
+                    f"# crypto pw {c.leftover_crypto_pw_commented}\n"
+                ).encode(),
+            ),
             # (c) a chrony key line in a file an include glob reaches, with an innocent name
             Dir("/etc/chrony/extra"),
             Plant("/etc/chrony/extra/site.conf", f"# site settings\n1 SHA256 HEX:{c.key_line_in_include}\n".encode()),
@@ -191,21 +201,31 @@ def plants(c: Canaries) -> dict[str, list]:
         "ntpsec": [
             # (a) `crypto pw` in ntpsec's ntp.d (ntpd reads ntp.d/*.conf), and (e) a keys file with
             # an innocent name and a keysdir holding an ntpkey_* file
-            Plant("/etc/ntpsec/ntp.d/50-crypto.conf", (
-                "# site authentication\n"
-                f"crypto pw {c.ntpsec_crypto_pw}\n"
-                f" \tcrypto  randfile /dev/urandom\tpw   {c.ntpsec_crypto_pw_spaced}   # the site password\n"
-                "keys /etc/ntpsec/site-auth.conf\n"
-                "trustedkey 1\n"
-                "keysdir /etc/ntpsec/autokey/\n"
-                # a source after the secrets: its verdict names this file and its line number
-                "server nts-server2 iburst maxpoll 12\n"
-                f"crypto pw {c.ntpsec_crypto_pw_repeated} pw {c.ntpsec_crypto_pw_repeated_last}\n").encode()),
-            Plant("/etc/ntpsec/site-auth.conf", (f"# {c.ntpsec_keys}\n1 SHA1 {c.ntpsec_keys_hex}\n"
-                                                 f"2 MD5 {c.ntpsec_keys}\n").encode(), mode=0o600),
+            Plant(
+                "/etc/ntpsec/ntp.d/50-crypto.conf",
+                (
+                    "# site authentication\n"
+                    f"crypto pw {c.ntpsec_crypto_pw}\n"
+                    f" \tcrypto  randfile /dev/urandom\tpw   {c.ntpsec_crypto_pw_spaced}   # the site password\n"
+                    "keys /etc/ntpsec/site-auth.conf\n"
+                    "trustedkey 1\n"
+                    "keysdir /etc/ntpsec/autokey/\n"
+                    # a source after the secrets: its verdict names this file and its line number
+                    "server nts-server2 iburst maxpoll 12\n"
+                    f"crypto pw {c.ntpsec_crypto_pw_repeated} pw {c.ntpsec_crypto_pw_repeated_last}\n"
+                ).encode(),
+            ),
+            Plant(
+                "/etc/ntpsec/site-auth.conf",
+                (f"# {c.ntpsec_keys}\n1 SHA1 {c.ntpsec_keys_hex}\n2 MD5 {c.ntpsec_keys}\n").encode(),
+                mode=0o600,
+            ),
             Dir("/etc/ntpsec/autokey", 0o700),
-            Plant("/etc/ntpsec/autokey/ntpkey_host_ntpsec",
-                  b"# ntpkey_host_ntpsec.3930000000\n" + pem(c.ntpsec_keysdir), mode=0o600),
+            Plant(
+                "/etc/ntpsec/autokey/ntpkey_host_ntpsec",
+                b"# ntpkey_host_ntpsec.3930000000\n" + pem(c.ntpsec_keysdir),
+                mode=0o600,
+            ),
         ],
         "nts-server": [
             # (d) the NTS server's private key (chronyd loaded it at start and does not read it again;
@@ -219,8 +239,12 @@ def plants(c: Canaries) -> dict[str, list]:
 
 
 def docker_exec(host: str, script: str, *args: str, data: bytes | None = None) -> bytes:
-    done = subprocess.run(["docker", "exec", "-i", container(host), "sh", "-c", script, "sh", *args],
-                          input=data if data is not None else b"", capture_output=True, timeout=60)
+    done = subprocess.run(
+        ["docker", "exec", "-i", container(host), "sh", "-c", script, "sh", *args],
+        input=data if data is not None else b"",
+        capture_output=True,
+        timeout=60,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"docker exec {host} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     return done.stdout
@@ -274,8 +298,14 @@ class HostPlanter:
             elif isinstance(item, Plant) and item.how == "create":
                 docker_exec(self.host, 'test ! -e "$1" && : > "$1"', item.path)
                 self.created.append(item.path)
-                docker_exec(self.host, 'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1"', item.path,
-                            item.owner, f"{item.mode:o}", data=item.content)
+                docker_exec(
+                    self.host,
+                    'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1"',
+                    item.path,
+                    item.owner,
+                    f"{item.mode:o}",
+                    data=item.content,
+                )
             else:
                 self.save(item.path)
                 if isinstance(item, Chmod):
@@ -299,8 +329,15 @@ class HostPlanter:
                 problems.append(f"{self.host}: could not remove {path}: {exc}")
         for path, (content, owner, mode, mtime) in self.saved.items():
             try:
-                docker_exec(self.host, 'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1" && touch -d "$4" "$1"',
-                            path, owner, mode, mtime, data=content)
+                docker_exec(
+                    self.host,
+                    'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1" && touch -d "$4" "$1"',
+                    path,
+                    owner,
+                    mode,
+                    mtime,
+                    data=content,
+                )
             except Exception as exc:
                 problems.append(f"{self.host}: could not restore {path}: {exc}")
         for directory, mtime in self.dir_mtimes.items():
@@ -311,8 +348,9 @@ class HostPlanter:
         if self.before:
             after = self.fingerprint()
             if after != self.before:
-                problems.append(f"{self.host} differs from its state before the test:\nbefore:\n{self.before}\n"
-                                f"after:\n{after}")
+                problems.append(
+                    f"{self.host} differs from its state before the test:\nbefore:\n{self.before}\nafter:\n{after}"
+                )
         return problems
 
 
@@ -371,12 +409,16 @@ class Run:
 
 
 #: what the host sends of the planted files holding `crypto pw` (content lines begin with ':')
-REDACTED_NTP_CONF = (b"/etc/ntp.conf\n:# left over from ntp\n:server 0.debian.pool.ntp.org iburst\n"
-                     b":crypto pw <redacted>\n:crypto pw <redacted>\n:# crypto pw <redacted>\n\n")
-REDACTED_NTPSEC_CRYPTO = (b"/etc/ntpsec/ntp.d/50-crypto.conf\n:# site authentication\n:crypto pw <redacted>\n"
-                          b": \tcrypto  randfile /dev/urandom\tpw <redacted>\n:keys /etc/ntpsec/site-auth.conf\n"
-                          b":trustedkey 1\n:keysdir /etc/ntpsec/autokey/\n:server nts-server2 iburst maxpoll 12\n"
-                          b":crypto pw <redacted>\n\n")
+REDACTED_NTP_CONF = (
+    b"/etc/ntp.conf\n:# left over from ntp\n:server 0.debian.pool.ntp.org iburst\n"
+    b":crypto pw <redacted>\n:crypto pw <redacted>\n:# crypto pw <redacted>\n\n"
+)
+REDACTED_NTPSEC_CRYPTO = (
+    b"/etc/ntpsec/ntp.d/50-crypto.conf\n:# site authentication\n:crypto pw <redacted>\n"
+    b": \tcrypto  randfile /dev/urandom\tpw <redacted>\n:keys /etc/ntpsec/site-auth.conf\n"
+    b":trustedkey 1\n:keysdir /etc/ntpsec/autokey/\n:server nts-server2 iburst maxpoll 12\n"
+    b":crypto pw <redacted>\n\n"
+)
 
 
 def run_traced(backend: str, flags: str, base: pathlib.Path) -> Run:
@@ -394,17 +436,23 @@ def run_traced(backend: str, flags: str, base: pathlib.Path) -> Run:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["TSA_PARAMIKO_TRACE_DIR"] = str(trace_dir)
-    cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(host_url(backend, h) for h in HOSTS)}",
-           f"--junitxml={out_dir / 'junit.xml'}", f"--html={out_dir / 'report.html'}", *POLICY,
-           *FLAG_SETS[flags]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--hosts={','.join(host_url(backend, h) for h in HOSTS)}",
+        f"--junitxml={out_dir / 'junit.xml'}",
+        f"--html={out_dir / 'report.html'}",
+        *POLICY,
+        *FLAG_SETS[flags],
+    ]
     if backend in ("ssh", "paramiko"):
         cmd.append(f"--ssh-config={SSH_CONFIG}")
     if backend == "paramiko":
         cmd += ["-p", "paramiko_trace"]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=300)
-    return Run(backend, flags, proc.returncode, proc.stdout, proc.stderr, out_dir, trace_dir,
-               time.monotonic() - start)
+    return Run(backend, flags, proc.returncode, proc.stdout, proc.stderr, out_dir, trace_dir, time.monotonic() - start)
 
 
 @pytest.fixture(scope="module")
@@ -423,16 +471,22 @@ def _ids(run_key):
 
 # ---- what left the hosts ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("run_key", RUNS, ids=[_ids(k) for k in RUNS])
 def test_no_canary_in_any_output(runs, canaries, run_key):
     run = runs[run_key]
-    assert run.returncode in (1, 3), (f"the suite did not run to a verdict ({run.returncode}):\n"
-                                      f"{run.stdout[-2000:].decode(errors='replace')}\n"
-                                      f"{run.stderr[-2000:].decode(errors='replace')}")
+    assert run.returncode in (1, 3), (
+        f"the suite did not run to a verdict ({run.returncode}):\n"
+        f"{run.stdout[-2000:].decode(errors='replace')}\n"
+        f"{run.stderr[-2000:].decode(errors='replace')}"
+    )
     outputs = run.outputs()
     assert {"stdout", "stderr", "junit.xml", "report.html"} <= set(outputs)
-    found = [f"{name} in {what}: {where(data, getattr(canaries, name))}"
-             for what, data in outputs.items() for name in leaks(data, canaries)]
+    found = [
+        f"{name} in {what}: {where(data, getattr(canaries, name))}"
+        for what, data in outputs.items()
+        for name in leaks(data, canaries)
+    ]
     assert not found, "secrets left the host:\n" + "\n".join(found)
 
 
@@ -451,12 +505,16 @@ def test_transport_carried_no_canary(runs, canaries, run_key):
     assert re.search(rb" FILE withheld\|[^\n]*\|/etc/chrony/conf\.d/zz-extra\.conf\n", answers)
     assert re.search(rb" FILE withheld\|[^\n]*\|/etc/chrony/extra/site\.conf\n", answers)
     assert re.search(rb" STAT ok\|0\|\d+\|root\|_chrony\|640\|[^\n]*\|/etc/chrony/chrony\.keys\n", answers)
-    found = [f"{name} in {trace}: {where(data, getattr(canaries, name))}"
-             for trace, data in traces.items() for name in leaks(data, canaries)]
+    found = [
+        f"{name} in {trace}: {where(data, getattr(canaries, name))}"
+        for trace, data in traces.items()
+        for name in leaks(data, canaries)
+    ]
     assert not found, "the transport carried secrets:\n" + "\n".join(found)
 
 
 # ---- what the suite still saw -----------------------------------------------------------------
+
 
 def _verdict(run, host, rule_id):
     verdict = run.verdicts.get((host, rule_id))
@@ -471,7 +529,9 @@ def test_the_suite_still_sees_around_the_secrets(runs, run_key):
     # ntpsec: the file holding both `crypto pw` lines was read and parsed with its line numbers
     maxpoll = _verdict(run, "ntpsec", "chronyd_or_ntpd_set_maxpoll")
     assert maxpoll.outcome == "failed", maxpoll.message
-    assert "/etc/ntpsec/ntp.d/50-crypto.conf:7: server nts-server2 iburst maxpoll 12 (maxpoll 12 > 10)" in maxpoll.message
+    assert (
+        "/etc/ntpsec/ntp.d/50-crypto.conf:7: server nts-server2 iburst maxpoll 12 (maxpoll 12 > 10)" in maxpoll.message
+    )
     secrets_rule = _verdict(run, "ntpsec", "ntpd_config_protects_secrets")
     if secrets_rule.outcome == "skipped":  # NTPsec has no Autokey: `crypto` is a syntax error there
         assert "ntpsec has no Autokey" in secrets_rule.message
@@ -479,17 +539,24 @@ def test_the_suite_still_sees_around_the_secrets(runs, run_key):
         assert "/etc/ntpsec/ntp.d/50-crypto.conf:2: crypto pw <redacted>" in secrets_rule.message
     # a PEM private key in a confdir file, a key line in an included file: named as key material,
     # and chronyd refuses them (a key line is an 'Invalid directive' to it)
-    for host, path, origin in (("chrony-hardened", "/etc/chrony/conf.d/zz-extra.conf", r"/etc/chrony/chrony\.conf:\d+"),
-                               ("chrony-stock", "/etc/chrony/extra/site.conf", r"/etc/chrony/chrony\.conf:\d+")):
+    for host, path, origin in (
+        ("chrony-hardened", "/etc/chrony/conf.d/zz-extra.conf", r"/etc/chrony/chrony\.conf:\d+"),
+        ("chrony-stock", "/etc/chrony/extra/site.conf", r"/etc/chrony/chrony\.conf:\d+"),
+    ):
         for rule_id in ("chronyd_client_only", "chronyd_specify_remote_server", "file_permissions_etc_chrony_keys"):
             verdict = _verdict(run, host, rule_id)
             assert verdict.outcome in ("failed", "error"), f"{host} {rule_id}: {verdict.outcome}"
-            assert re.search(rf"chronyd refuses this configuration: {re.escape(path)} holds key material and was "
-                             rf"not read: .*\({origin}\)", verdict.message), f"{host} {rule_id}: {verdict.message}"
+            assert re.search(
+                rf"chronyd refuses this configuration: {re.escape(path)} holds key material and was "
+                rf"not read: .*\({origin}\)",
+                verdict.message,
+            ), f"{host} {rule_id}: {verdict.message}"
     # the key file rules see the key file's owner, group and mode (its content is never read)
     mode = _verdict(run, "nts-server", "file_permissions_etc_chrony_keys")
     assert mode.outcome == "failed" and re.search(
         r"/etc/chrony/chrony\.keys \(keyfile at /etc/chrony/chrony\.conf:\d+\) is root:_chrony 0644 "
-        r"\(allowed at most 0640\)", mode.message), mode.message
+        r"\(allowed at most 0640\)",
+        mode.message,
+    ), mode.message
     for rule_id in ("file_owner_etc_chrony_keys", "file_groupowner_etc_chrony_keys"):
         assert _verdict(run, "nts-server", rule_id).outcome == "passed"

@@ -30,6 +30,7 @@ Bounds asserted:
 A changed and an unknown host key are run for real too (their message and hint). The whole
 file takes about 80 s.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,8 +51,8 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from runner import ROOT
+
 from timesync_audit.gather import transport
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,7 @@ MODES = {"serial": [], "n2": ["-n", "2"]}
 STALL_SHELL = b"#!/bin/sh\n# answers one line, then stops\necho stalling\nexec sleep 600\n"
 
 #: runs the suite as its child subreaper: argv[1] is where the result goes, the rest the command
-WRAPPER = r'''
+WRAPPER = r"""
 import ctypes, json, os, signal, subprocess, sys, time
 PR_SET_CHILD_SUBREAPER = 36
 ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -130,24 +131,24 @@ for p in left:
 time.sleep(0.2)
 reap()
 json.dump({"rc": rc, "wall": wall, "left": names}, open(sys.argv[1], "w"))
-'''
+"""
 
 
 @dataclasses.dataclass(frozen=True)
 class Dead:
-    host: str        # the host's identity in the reports
-    message: str     # what every one of its rules says, after "could not check: "
-    bound: float     # what it may cost
+    host: str  # the host's identity in the reports
+    message: str  # what every one of its rules says, after "could not check: "
+    bound: float  # what it may cost
 
 
 @dataclasses.dataclass
 class Run:
     rc: int
     wall: float
-    left: list            # command lines of processes the suite left behind
+    left: list  # command lines of processes the suite left behind
     leftover_files: list  # what the suite left in its TMPDIR
-    cases: dict           # host -> {rule id: (outcome, message)}
-    slowest: dict         # host -> the JUnit time of its slowest test
+    cases: dict  # host -> {rule id: (outcome, message)}
+    slowest: dict  # host -> the JUnit time of its slowest test
     output: str
 
 
@@ -155,7 +156,7 @@ class Run:
 class Bench:
     tmp: pathlib.Path
     ssh_config: pathlib.Path
-    names: dict           # role -> container (and ssh alias) name
+    names: dict  # role -> container (and ssh alias) name
     listener_port: int
     runs: int = 0
 
@@ -193,8 +194,22 @@ def _create_network(name: str) -> ipaddress.IPv4Network:
         subnet = ipaddress.ip_network(f"172.31.{third}.0/24")
         if any(subnet.overlaps(t) for t in taken):
             continue
-        done = subprocess.run(["docker", "network", "create", "--internal", "--driver", "bridge", "--subnet",
-                               str(subnet), "--gateway", str(next(subnet.hosts())), name], capture_output=True)
+        done = subprocess.run(
+            [
+                "docker",
+                "network",
+                "create",
+                "--internal",
+                "--driver",
+                "bridge",
+                "--subnet",
+                str(subnet),
+                "--gateway",
+                str(next(subnet.hosts())),
+                name,
+            ],
+            capture_output=True,
+        )
         if done.returncode == 0:
             return subnet
     raise RuntimeError("no free 172.31.200-249.0/24 subnet for a docker network")
@@ -228,9 +243,20 @@ def _wait(condition, what: str, seconds: float = 60.0) -> None:
 
 
 def _ready(name: str) -> bool:
-    return subprocess.run(["docker", "exec", name, "sh", "-c",
-                           "systemctl is-active -q ssh.service && systemctl is-active -q chrony.service"],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            [
+                "docker",
+                "exec",
+                name,
+                "sh",
+                "-c",
+                "systemctl is-active -q ssh.service && systemctl is-active -q chrony.service",
+            ],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
 
 
 class _SilentListener:
@@ -268,10 +294,14 @@ def _ssh_config(tmp: pathlib.Path, addresses: dict, names: dict, port: int) -> s
     blocks = [f"Host {names[role]}\n    HostName {address}\n" for role, address in addresses.items()]
     blocks.append(f"Host {names['silent']}\n    HostName 127.0.0.1\n    Port {port}\n")
     blocks.append(f"Host {names['proxied']}\n    ProxyCommand sleep 600\n")
-    blocks.append(f"Host {names['changed']}\n    HostName {addresses['healthy']}\n"
-                  f"    UserKnownHostsFile {tmp}/known_hosts_changed\n")
-    blocks.append(f"Host {names['unknown']}\n    HostName {addresses['healthy']}\n"
-                  f"    UserKnownHostsFile {tmp}/known_hosts_empty\n")
+    blocks.append(
+        f"Host {names['changed']}\n    HostName {addresses['healthy']}\n"
+        f"    UserKnownHostsFile {tmp}/known_hosts_changed\n"
+    )
+    blocks.append(
+        f"Host {names['unknown']}\n    HostName {addresses['healthy']}\n"
+        f"    UserKnownHostsFile {tmp}/known_hosts_empty\n"
+    )
     blocks.append(f"""Host *
     IdentityFile {tmp}/id_ed25519
     IdentitiesOnly yes
@@ -300,22 +330,48 @@ def bench():
         created.append(("network", network))
         hosts = list(subnet.hosts())
         addresses = {role: str(hosts[9 + i]) for i, role in enumerate(roles)}
-        staged = _tar({"/etc/ssh/ssh_host_ed25519_key": ((tmp / "host_key").read_bytes(), 0o600),
-                       "/etc/ssh/ssh_host_ed25519_key.pub": ((tmp / "host_key.pub").read_bytes(), 0o644),
-                       "/root/.ssh/authorized_keys": ((tmp / "id_ed25519.pub").read_bytes(), 0o600),
-                       "/usr/local/bin/tsa-stall-shell": (STALL_SHELL, 0o755)})
+        staged = _tar(
+            {
+                "/etc/ssh/ssh_host_ed25519_key": ((tmp / "host_key").read_bytes(), 0o600),
+                "/etc/ssh/ssh_host_ed25519_key.pub": ((tmp / "host_key.pub").read_bytes(), 0o644),
+                "/root/.ssh/authorized_keys": ((tmp / "id_ed25519.pub").read_bytes(), 0o600),
+                "/usr/local/bin/tsa-stall-shell": (STALL_SHELL, 0o755),
+            }
+        )
         for role in roles:
-            _docker("create", "--name", names[role], "--hostname", role, "--network", network,
-                    "--ip", addresses[role], "--tmpfs", "/run", "--tmpfs", "/run/lock",
-                    "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-timeout", "5", IMAGE)
+            _docker(
+                "create",
+                "--name",
+                names[role],
+                "--hostname",
+                role,
+                "--network",
+                network,
+                "--ip",
+                addresses[role],
+                "--tmpfs",
+                "/run",
+                "--tmpfs",
+                "/run/lock",
+                "-v",
+                "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+                "--stop-timeout",
+                "5",
+                IMAGE,
+            )
             created.append(("container", names[role]))
             _docker("cp", "-a", "-", f"{names[role]}:/", data=staged)
             _docker("start", names[role])
         for role in roles:
             _wait(lambda: _ready(names[role]), f"{names[role]}: sshd and chronyd active")
-        _docker("exec", names["stall"], "sh", "-c",
-                "useradd -m -s /usr/local/bin/tsa-stall-shell stall && install -d -o stall -m 700 /home/stall/.ssh"
-                " && install -o stall -m 600 /root/.ssh/authorized_keys /home/stall/.ssh/authorized_keys")
+        _docker(
+            "exec",
+            names["stall"],
+            "sh",
+            "-c",
+            "useradd -m -s /usr/local/bin/tsa-stall-shell stall && install -d -o stall -m 700 /home/stall/.ssh"
+            " && install -o stall -m 600 /root/.ssh/authorized_keys /home/stall/.ssh/authorized_keys",
+        )
         host_key = " ".join((tmp / "host_key.pub").read_text().split()[:2])
         other_key = " ".join((tmp / "other_key.pub").read_text().split()[:2])
         (tmp / "known_hosts").write_text("".join(f"{a} {host_key}\n" for a in addresses.values()))
@@ -325,8 +381,20 @@ def bench():
         (tmp / "ssh_config").write_text(_ssh_config(tmp, addresses, names, listener.port))
         _docker("pause", names["paused"])
         pid = _docker("inspect", "-f", "{{.State.Pid}}", names["cut"]).strip()
-        cut_rule = ["nsenter", f"--net=/proc/{pid}/ns/net", "iptables", "-w", "5", "{}", "INPUT", "!", "-i", "lo",
-                    "-j", "DROP"]
+        cut_rule = [
+            "nsenter",
+            f"--net=/proc/{pid}/ns/net",
+            "iptables",
+            "-w",
+            "5",
+            "{}",
+            "INPUT",
+            "!",
+            "-i",
+            "lo",
+            "-j",
+            "DROP",
+        ]
         subprocess.run([a.replace("{}", "-A") for a in cut_rule], check=True, capture_output=True)
         yield Bench(tmp, tmp / "ssh_config", names, listener.port)
     finally:
@@ -367,21 +435,46 @@ def run_suite(bench: Bench, hosts: list[str], mode: str, name: str) -> Run:
     suite_tmp.mkdir()
     assert len(str(suite_tmp)) + len("/tsa-ssh-12345678") <= transport.CONTROL_DIR_ROOM, suite_tmp
     junit, result = out / "junit.xml", out / "result.json"
-    cmd = [sys.executable, "-m", "pytest", f"--hosts={','.join(hosts)}", f"--ssh-config={bench.ssh_config}",
-           f"--junitxml={junit}", f"--html={out / 'report.html'}", "-q", *LIMITS, *MODES[mode]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--hosts={','.join(hosts)}",
+        f"--ssh-config={bench.ssh_config}",
+        f"--junitxml={junit}",
+        f"--html={out / 'report.html'}",
+        "-q",
+        *LIMITS,
+        *MODES[mode],
+    ]
     env = dict(os.environ, TMPDIR=str(suite_tmp))
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(result), *cmd], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, str(result), *cmd],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     done = json.loads(result.read_text())
     cases, slowest = _read_junit(junit)
     # pytest's own basetemp (pytest-of-<user>, made with -n) is pytest's, kept by pytest's design
-    leftover = sorted(str(p.relative_to(suite_tmp)) for p in suite_tmp.rglob("*")
-                      if not p.relative_to(suite_tmp).parts[0].startswith("pytest-of-"))
-    return Run(done["rc"], done["wall"], done["left"], leftover, cases, slowest, proc.stdout[-3000:] + proc.stderr[-3000:])
+    leftover = sorted(
+        str(p.relative_to(suite_tmp))
+        for p in suite_tmp.rglob("*")
+        if not p.relative_to(suite_tmp).parts[0].startswith("pytest-of-")
+    )
+    return Run(
+        done["rc"], done["wall"], done["left"], leftover, cases, slowest, proc.stdout[-3000:] + proc.stderr[-3000:]
+    )
 
 
 def healthy_hosts(bench: Bench) -> list[str]:
-    return [bench.ssh_host("ssh", "healthy"), bench.ssh_host("paramiko", "healthy"), f"docker://{bench.names['healthy']}"]
+    return [
+        bench.ssh_host("ssh", "healthy"),
+        bench.ssh_host("paramiko", "healthy"),
+        f"docker://{bench.names['healthy']}",
+    ]
 
 
 def dead_hosts(bench: Bench) -> list[Dead]:
@@ -394,8 +487,14 @@ def dead_hosts(bench: Bench) -> list[Dead]:
         dead.append(Dead(host, f"{host}: did not answer within {GATHER} s (gather) ({STALLED})", GATHER))
     name = bench.names["paused"]
     # docker refuses an exec into a paused container at once: its own words, and the hint
-    dead.append(Dead(f"docker://{name}", f"docker://{name}: Error response from daemon: Container {name} is paused, "
-                     "unpause the container before exec (exit status 1) (the container is paused (docker unpause))", 0))
+    dead.append(
+        Dead(
+            f"docker://{name}",
+            f"docker://{name}: Error response from daemon: Container {name} is paused, "
+            "unpause the container before exec (exit status 1) (the container is paused (docker unpause))",
+            0,
+        )
+    )
     return dead
 
 
@@ -406,7 +505,12 @@ def baseline(bench: Bench, mode: str) -> Run:
     """The healthy hosts alone: their verdicts, and the run's fixed cost in this mode."""
     if mode not in _BASELINES:
         run = run_suite(bench, healthy_hosts(bench), mode, f"healthy-{mode}")
-        assert run.rc == 1 and not run.left and not run.leftover_files, (run.rc, run.left, run.leftover_files, run.output)
+        assert run.rc == 1 and not run.left and not run.leftover_files, (
+            run.rc,
+            run.left,
+            run.leftover_files,
+            run.output,
+        )
         assert set(run.cases) == set(healthy_hosts(bench)), run.output
         _BASELINES[mode] = run
     return _BASELINES[mode]
@@ -422,23 +526,33 @@ def test_a_dead_host_costs_its_bound_and_no_more(bench, mode):
     problems = []
     for d in dead:
         got = run.cases.get(d.host, {})
-        wrong = {rule: message for rule, (outcome, message) in got.items()
-                 if outcome != "error" or f'"could not check: {d.message}"' not in message}
+        wrong = {
+            rule: message
+            for rule, (outcome, message) in got.items()
+            if outcome != "error" or f'"could not check: {d.message}"' not in message
+        }
         if not got or wrong:
-            problems.append(f"{d.host}: {len(wrong)} of {len(got)} rules say otherwise, e.g. {next(iter(wrong.values()), '')}")
+            problems.append(
+                f"{d.host}: {len(wrong)} of {len(got)} rules say otherwise, e.g. {next(iter(wrong.values()), '')}"
+            )
         took = run.slowest.get(d.host, 0.0)
         if not (d.bound - EARLY <= took <= d.bound + SLACK):
             problems.append(f"{d.host}: its gather took {took:.2f} s, bound {d.bound:g} s")
     for host in healthy_hosts(bench):
         if run.cases.get(host) != alone.cases[host]:
-            changed = {r: (alone.cases[host].get(r), v) for r, v in run.cases.get(host, {}).items()
-                       if alone.cases[host].get(r) != v}
+            changed = {
+                r: (alone.cases[host].get(r), v)
+                for r, v in run.cases.get(host, {}).items()
+                if alone.cases[host].get(r) != v
+            }
             problems.append(f"{host}: verdicts differ from its run alone: {changed}")
     # serially the dead hosts' bounds add up; with -n 2 they overlap, and this bounds the worst split
     budget = alone.wall + sum(d.bound + REPORT_COST for d in dead) + SLACK
     if run.wall > budget:
-        problems.append(f"the run took {run.wall:.1f} s; at most {budget:.1f} s (healthy alone {alone.wall:.1f} s "
-                        f"+ the dead hosts' bounds and {REPORT_COST:g} s each for their reports + {SLACK:g} s)")
+        problems.append(
+            f"the run took {run.wall:.1f} s; at most {budget:.1f} s (healthy alone {alone.wall:.1f} s "
+            f"+ the dead hosts' bounds and {REPORT_COST:g} s each for their reports + {SLACK:g} s)"
+        )
     if run.left:
         problems.append(f"processes left behind: {run.left}")
     if run.leftover_files:
@@ -455,8 +569,10 @@ def test_a_changed_host_key_is_named_as_changed(bench):
     messages = {host: {m for _, m in run.cases.get(host, {}).values()} for host in run.cases}
     assert all(len(found) == 1 for found in messages.values()) and len(messages) == 4, messages
     (ssh_changed,), (paramiko_changed,) = messages[changed["ssh"]], messages[changed["paramiko"]]
-    assert "has changed" in ssh_changed and "(the host key changed: check the host, then update known_hosts)" \
-        in ssh_changed, ssh_changed
+    assert (
+        "has changed" in ssh_changed
+        and "(the host key changed: check the host, then update known_hosts)" in ssh_changed
+    ), ssh_changed
     assert "has changed" in paramiko_changed and "the host key changed" in paramiko_changed, paramiko_changed
     for host in unknown.values():
         (message,) = messages[host]

@@ -15,6 +15,7 @@ Re-record (rewrites the `observed` part of every case, keeps the cases):
 
     .venv/bin/python selftests/e2e/test_timesyncd_config_live.py --record
 """
+
 from __future__ import annotations
 
 import codecs
@@ -38,8 +39,14 @@ DAEMON_USER = "systemd-timesync"
 pytestmark = pytest.mark.e2e
 
 #: the places a case may write; reset before every case
-_RESET = ("/etc/systemd/timesyncd.conf", "/etc/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d",
-          "/usr/local/lib/systemd/timesyncd.conf.d", "/usr/lib/systemd/timesyncd.conf.d", "/srv/*")
+_RESET = (
+    "/etc/systemd/timesyncd.conf",
+    "/etc/systemd/timesyncd.conf.d",
+    "/run/systemd/timesyncd.conf.d",
+    "/usr/local/lib/systemd/timesyncd.conf.d",
+    "/usr/lib/systemd/timesyncd.conf.d",
+    "/srv/*",
+)
 
 _RUN = r"""#!/bin/sh
 set -u
@@ -76,12 +83,20 @@ chmod -R a+rX /out
 """ % {"reset": " ".join(_RESET), "user": DAEMON_USER}
 
 # console colours of systemd's log levels (SYSTEMD_LOG_COLOR=1 SYSTEMD_COLORS=256): each line's level
-_LEVELS = (("\x1b[0;1;31m", "error"), ("\x1b[0;1;38;5;185m", "warning"), ("\x1b[0;1;33m", "warning"),
-           ("\x1b[0;1;39m", "notice"), ("\x1b[0;38;5;245m", "debug"), ("\x1b[0;2;37m", "debug"))
+_LEVELS = (
+    ("\x1b[0;1;31m", "error"),
+    ("\x1b[0;1;38;5;185m", "warning"),
+    ("\x1b[0;1;33m", "warning"),
+    ("\x1b[0;1;39m", "notice"),
+    ("\x1b[0;38;5;245m", "debug"),
+    ("\x1b[0;2;37m", "debug"),
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: debug lines that tell what the configuration did (kept as a trace for the reader of the record)
-_TRACE = re.compile(r"Added new|Removed server|configuration file|Skipping overridden|Failed to search for files|"
-                    r"Failed to open directory|masked|Failed to stat")
+_TRACE = re.compile(
+    r"Added new|Removed server|configuration file|Skipping overridden|Failed to search for files|"
+    r"Failed to open directory|masked|Failed to stat"
+)
 
 
 def file_bytes(spec) -> bytes | None:
@@ -148,8 +163,13 @@ def _parse_props(text: str) -> dict:
     values = [json.loads(line)["data"] for line in text.splitlines() if line.strip()]
     if len(values) != 5:
         return {"error": "no D-Bus answer"}
-    names = ("system_servers", "fallback_servers", "root_distance_max_usec", "poll_interval_min_usec",
-             "poll_interval_max_usec")
+    names = (
+        "system_servers",
+        "fallback_servers",
+        "root_distance_max_usec",
+        "poll_interval_min_usec",
+        "poll_interval_max_usec",
+    )
     return dict(zip(names, values))
 
 
@@ -179,10 +199,27 @@ def observe(cases: list[dict]) -> list[dict]:
         subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True)
         try:
             proc = subprocess.run(
-                ["docker", "run", "--rm", "--network", "none", "--name", CONTAINER,
-                 "-v", f"{base / 'in'}:/tsa:ro", "-v", f"{base / 'out'}:/out",
-                 "--entrypoint", "/bin/sh", IMAGE, "/tsa/run.sh"],
-                capture_output=True, text=True, timeout=900)
+                [
+                    "docker",
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "--name",
+                    CONTAINER,
+                    "-v",
+                    f"{base / 'in'}:/tsa:ro",
+                    "-v",
+                    f"{base / 'out'}:/out",
+                    "--entrypoint",
+                    "/bin/sh",
+                    IMAGE,
+                    "/tsa/run.sh",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
         finally:
             subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True)
         if proc.returncode != 0:
@@ -197,8 +234,14 @@ def observe(cases: list[dict]) -> list[dict]:
 
 
 #: what must stay as recorded (the trace is for the reader)
-COMPARED = ("system_servers", "fallback_servers", "root_distance_max_usec", "poll_interval_min_usec",
-            "poll_interval_max_usec", "warnings")
+COMPARED = (
+    "system_servers",
+    "fallback_servers",
+    "root_distance_max_usec",
+    "poll_interval_min_usec",
+    "poll_interval_max_usec",
+    "warnings",
+)
 
 
 def load_cases() -> list[dict]:
@@ -220,6 +263,7 @@ def test_recorded_corpus_matches_the_real_daemon():
 
 
 # ---- re-recording ---------------------------------------------------------------------------------
+
 
 class _Dumper(yaml.SafeDumper):
     pass
@@ -255,8 +299,12 @@ def record(path: pathlib.Path = CASES) -> None:
     cases = load_cases()
     for case, now in zip(cases, observe(cases)):
         case["observed"] = now
-    path.write_text(HEADER + yaml.dump({"cases": cases}, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                                        width=110, default_flow_style=False))
+    path.write_text(
+        HEADER
+        + yaml.dump(
+            {"cases": cases}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ the same sources. Cases whose outcome depends on a host fact the parser does
 not have (host_fact: the user account, name resolution, devices...) document
 chronyd's behaviour; the parser must not claim a refusal for them.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,11 +25,10 @@ import random
 import re
 
 import pytest
-
-from timesync_audit.gather.script import looks_like_key_material
 import yaml
 
 from timesync_audit.gather.recorded import RecordedFile, RecordedHost
+from timesync_audit.gather.script import looks_like_key_material
 from timesync_audit.gather.snapshot import Reader, Snapshot, Stat
 from timesync_audit.parsers import chrony_conf
 
@@ -67,8 +67,10 @@ def file_bytes(spec) -> bytes | None:
     content = spec.get("content", "")
     if isinstance(content, str):
         return content.encode("utf-8")
-    return b"".join(part.encode("utf-8") if isinstance(part, str) else
-                    (part["repeat"] * part["times"]).encode("utf-8") for part in content)
+    return b"".join(
+        part.encode("utf-8") if isinstance(part, str) else (part["repeat"] * part["times"]).encode("utf-8")
+        for part in content
+    )
 
 
 def file_mode(spec, directory: bool) -> int:
@@ -96,8 +98,9 @@ def recorded_host(case: dict) -> RecordedHost:
         if data is None:
             files[path] = RecordedFile(None, Stat(0, 0, "root", "root", mode, "directory"))
         else:
-            files[path] = RecordedFile(data.decode("utf-8", "surrogateescape"),
-                                       Stat(0, 0, "root", "root", mode, "regular file"))
+            files[path] = RecordedFile(
+                data.decode("utf-8", "surrogateescape"), Stat(0, 0, "root", "root", mode, "regular file")
+            )
     return RecordedHost(files, {})
 
 
@@ -115,6 +118,7 @@ def run_user_access(case: dict):
         if path in tree and not tree[path][1] & 0o004:
             return f"not readable by {RUN_USER}: {path} is {tree[path][1]:04o}"
         return None
+
     return check
 
 
@@ -171,17 +175,34 @@ def test_model_agrees_with_chronyd(case):
 
 def test_corpus_covers_every_fatal_message_the_model_emits():
     """Each kind of refusal the model knows is exercised by a recorded case."""
-    refused = {next(iter(c["chronyd"].values())) for c in CASES
-               if isinstance(c["chronyd"], dict) and not c.get("host_fact")}
-    expected = {"Could not open", "Could not search for files matching", "Maximum include level reached",
-                "String too long", "Invalid directive", "Could not parse", "Missing arguments for",
-                "Too many arguments for", "Invalid log parameter", "Invalid refclock option", "Bad subnet in",
-                "Uneven number of NTS certs and keys", "rtcfile directive cannot be used with rtcsync",
-                "unknown refclock driver", "refclock tai option requires leapsectz",
-                "Invalid refclock driver option", "Could not open socket", "Could not enable HW timestamping on",
-                "Bad scheduler priority", "Rate limiting cannot be enabled with noclientlog",
-                "Could not read tempcomp point from", "Not enough points in",
-                "chronyd: sched.c:370: SCH_AddTimeoutByDelay: Assertion `delay >= 0.0' failed."}
+    refused = {
+        next(iter(c["chronyd"].values())) for c in CASES if isinstance(c["chronyd"], dict) and not c.get("host_fact")
+    }
+    expected = {
+        "Could not open",
+        "Could not search for files matching",
+        "Maximum include level reached",
+        "String too long",
+        "Invalid directive",
+        "Could not parse",
+        "Missing arguments for",
+        "Too many arguments for",
+        "Invalid log parameter",
+        "Invalid refclock option",
+        "Bad subnet in",
+        "Uneven number of NTS certs and keys",
+        "rtcfile directive cannot be used with rtcsync",
+        "unknown refclock driver",
+        "refclock tai option requires leapsectz",
+        "Invalid refclock driver option",
+        "Could not open socket",
+        "Could not enable HW timestamping on",
+        "Bad scheduler priority",
+        "Rate limiting cannot be enabled with noclientlog",
+        "Could not read tempcomp point from",
+        "Not enough points in",
+        "chronyd: sched.c:370: SCH_AddTimeoutByDelay: Assertion `delay >= 0.0' failed.",
+    }
     missing = {e for e in expected if not any(r.startswith(e) for r in refused)}
     assert not missing
 
@@ -201,6 +222,7 @@ def test_refusal_is_the_first_fatal_error():
 
 def test_denied_is_could_not_check_never_missing():
     from timesync_audit.gather.snapshot import FileRecord
+
     snapshot = Snapshot(files={DEFAULT_MAIN: FileRecord(DEFAULT_MAIN, "denied")})
     config, complete = chrony_conf.parse(DEFAULT_MAIN, Reader(snapshot))
     assert complete
@@ -209,19 +231,27 @@ def test_denied_is_could_not_check_never_missing():
 
 
 def test_skipped_sourcedir_file_is_reported_not_counted():
-    case = {"files": {DEFAULT_MAIN: "sourcedir /tsa/s\n",
-                      "/tsa/s/a.sources": {"content": "server 192.0.2.1\n", "mode": "0600"},
-                      "/tsa/s/b.sources": "server 192.0.2.2\n"}}
+    case = {
+        "files": {
+            DEFAULT_MAIN: "sourcedir /tsa/s\n",
+            "/tsa/s/a.sources": {"content": "server 192.0.2.1\n", "mode": "0600"},
+            "/tsa/s/b.sources": "server 192.0.2.2\n",
+        }
+    }
     config, _ = model(case)
     assert [s.host for s in config.sources] == ["192.0.2.2"]
     assert config.skipped_files == [("/tsa/s/a.sources", "not readable by _chrony: /tsa/s/a.sources is 0600")]
-    assert any(d.where == f"{DEFAULT_MAIN}:1" and not d.fatal and
-               d.message == "/tsa/s/a.sources: not readable by _chrony: /tsa/s/a.sources is 0600: chronyd skips it"
-               for d in config.diagnostics)
+    assert any(
+        d.where == f"{DEFAULT_MAIN}:1"
+        and not d.fatal
+        and d.message == "/tsa/s/a.sources: not readable by _chrony: /tsa/s/a.sources is 0600: chronyd skips it"
+        for d in config.diagnostics
+    )
 
 
 # glibc's own conversions, where this interpreter runs on glibc: the model's sscanf must read
 # exactly what chronyd's sscanf reads
+
 
 def _glibc():
     name = ctypes.util.find_library("c")
@@ -242,9 +272,37 @@ _ALPHABET = "0123456789+-.eExXpPaAfFnNiItTyY (),x_"
 
 def _samples(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
-    fixed = ["", "1", "1e", "1e+", "1e5x", ".", ".5", "0x", "0x.", "0x1p", "0xg", "nan", "nan(1)", "inf", "infinit",
-             "INFINITY", "-", "+.e1", "99999999999999999999", "-99999999999999999999", "4294967296", "-1", " 7",
-             "0x10", "1.5.", "1_0", "F323", "0XF323", "-F323"]
+    fixed = [
+        "",
+        "1",
+        "1e",
+        "1e+",
+        "1e5x",
+        ".",
+        ".5",
+        "0x",
+        "0x.",
+        "0x1p",
+        "0xg",
+        "nan",
+        "nan(1)",
+        "inf",
+        "infinit",
+        "INFINITY",
+        "-",
+        "+.e1",
+        "99999999999999999999",
+        "-99999999999999999999",
+        "4294967296",
+        "-1",
+        " 7",
+        "0x10",
+        "1.5.",
+        "1_0",
+        "F323",
+        "0XF323",
+        "-F323",
+    ]
     return fixed + ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 8))) for _ in range(count)]
 
 
@@ -272,8 +330,26 @@ def test_inet_pton_and_ntop_as_glibc():
     pton = LIBC.inet_pton
     ntop = LIBC.inet_ntop
     ntop.restype = ctypes.c_char_p
-    samples = ["1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.", "256.1.1.1", "::", "::1", "1::", ":1", "1:::2", "::ffff:1.2.3.4",
-               "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:1.2.3.4", "12345::", "fe80::1%eth0", "::1.2.3", "0::0"]
+    samples = [
+        "1.2.3.4",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.",
+        "256.1.1.1",
+        "::",
+        "::1",
+        "1::",
+        ":1",
+        "1:::2",
+        "::ffff:1.2.3.4",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:1.2.3.4",
+        "12345::",
+        "fe80::1%eth0",
+        "::1.2.3",
+        "0::0",
+    ]
     samples += ["".join(rng.choice("0123456789abcdef:.") for _ in range(rng.randint(1, 16))) for _ in range(5000)]
     for text in samples:
         buf4, buf6 = ctypes.create_string_buffer(4), ctypes.create_string_buffer(16)

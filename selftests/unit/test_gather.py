@@ -1,10 +1,11 @@
 """The gather script, run by a real /bin/sh on a temporary tree, and the round-trip bound."""
+
 import os
 import subprocess
 
 import pytest
-
 from support import recorded_host
+
 from timesync_audit import collector
 from timesync_audit.gather import script
 from timesync_audit.gather.snapshot import Request
@@ -33,8 +34,12 @@ def tree(tmp_path):
 
 
 def test_files_globs_stats_and_commands_round_trip(tree):
-    request = Request(files=(f"{tree}/main.conf", f"{tree}/absent"), globs=(f"{tree}/conf.d/*.conf",),
-                      stats=(f"{tree}/keys",), commands=(("echo", "printf 'a\\nb'; exit 3"),))
+    request = Request(
+        files=(f"{tree}/main.conf", f"{tree}/absent"),
+        globs=(f"{tree}/conf.d/*.conf",),
+        stats=(f"{tree}/keys",),
+        commands=(("echo", "printf 'a\\nb'; exit 3"),),
+    )
     _, snap = run_sh(request)
     assert snap.files[f"{tree}/main.conf"].content.startswith("server a iburst\n")
     assert snap.files[f"{tree}/absent"].state == "missing"
@@ -68,13 +73,16 @@ def test_output_cut_short_is_a_protocol_error(tree):
 
 
 def test_includes_outside_usual_places_stay_within_bounded_round_trips():
-    host = recorded_host("debian12-chrony", files={
-        "/etc/chrony/chrony.conf": {"append": "include /opt/site/chrony/*.conf\n"},
-        "/opt/site/chrony/a.conf": "confdir /srv/chrony/d1 /srv/chrony/d2\nsourcedir /srv/chrony/src\n",
-        "/srv/chrony/d1/x.conf": "include /srv/deeper/y.conf\n",
-        "/srv/deeper/y.conf": "port 0\n",
-        "/srv/chrony/src/s.sources": "server b iburst\n",
-    })
+    host = recorded_host(
+        "debian12-chrony",
+        files={
+            "/etc/chrony/chrony.conf": {"append": "include /opt/site/chrony/*.conf\n"},
+            "/opt/site/chrony/a.conf": "confdir /srv/chrony/d1 /srv/chrony/d2\nsourcedir /srv/chrony/src\n",
+            "/srv/chrony/d1/x.conf": "include /srv/deeper/y.conf\n",
+            "/srv/deeper/y.conf": "port 0\n",
+            "/srv/chrony/src/s.sources": "server b iburst\n",
+        },
+    )
     gathered = collector.collect(host.execute)
     assert gathered.round_trips <= 4 and host.round_trips == gathered.round_trips
     assert gathered.chrony.config.last("port").line.where == "/srv/deeper/y.conf:1"
@@ -116,10 +124,13 @@ def test_stat_glob_never_fetches_key_directory_contents(tree):
 def test_ntpd_keys_and_autokey_password_never_kept():
     """Recorded RHEL 7 Autokey host: key files are stat'ed, the `crypto pw` value is redacted
     even in the gathered snapshot, and gathering stays within two round trips."""
-    host = recorded_host("rhel7-ntp", files={
-        "/etc/ntp/crypto/ntpkey_host_rhel7": {"content": KEY_LINE + "\n", "mode": "0600"},
-        "/etc/ntp/keys": {"content": KEY_LINE + "\n", "mode": "0600"},
-    })
+    host = recorded_host(
+        "rhel7-ntp",
+        files={
+            "/etc/ntp/crypto/ntpkey_host_rhel7": {"content": KEY_LINE + "\n", "mode": "0600"},
+            "/etc/ntp/keys": {"content": KEY_LINE + "\n", "mode": "0600"},
+        },
+    )
     gathered = collector.collect(host.execute)
     snap = gathered.snapshot
     assert gathered.round_trips <= 2
@@ -133,8 +144,12 @@ def test_ntpd_keys_and_autokey_password_never_kept():
 def run_sh_as_nobody(request: Request):
     marker = script.new_marker()
     text = script.render(request, marker, ())
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-s"],
-                         input=text.encode(), capture_output=True, timeout=30)
+    out = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-s"],
+        input=text.encode(),
+        capture_output=True,
+        timeout=30,
+    )
     return script.parse(out.stdout, marker, request)
 
 
@@ -143,6 +158,7 @@ def private_tree():
     import pathlib
     import shutil
     import tempfile
+
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="tsa-gather-", dir="/tmp"))  # /tmp: searchable by all
     os.chmod(tmp_path, 0o755)
     yield from _private(tmp_path)
@@ -165,8 +181,12 @@ def _private(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
 def test_a_file_behind_a_directory_the_auditor_cannot_search_is_denied_not_missing(private_tree):
     t = private_tree
-    snap = run_sh_as_nobody(Request(files=(f"{t}/private/b.conf", f"{t}/private/sub/x.conf", f"{t}/open/none.conf"),
-                                    stats=(f"{t}/private/b.conf",)))
+    snap = run_sh_as_nobody(
+        Request(
+            files=(f"{t}/private/b.conf", f"{t}/private/sub/x.conf", f"{t}/open/none.conf"),
+            stats=(f"{t}/private/b.conf",),
+        )
+    )
     for path in (f"{t}/private/b.conf", f"{t}/private/sub/x.conf"):
         record = snap.files[path]
         assert record.state == "denied" and record.blocked_by == f"{t}/private" and not record.exists
@@ -190,6 +210,7 @@ def test_a_glob_in_a_directory_the_auditor_cannot_list_is_denied(private_tree):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
 def test_processes_carry_their_pid_namespace():
     from timesync_audit.facts import host
+
     out = subprocess.run(["/bin/sh", "-c", host._PROCESSES_SH], capture_output=True, text=True, timeout=30)
     for line in out.stdout.splitlines():
         assert line.split("\t")[-1] in ("own", "other", "unknown")
@@ -198,18 +219,27 @@ def test_processes_carry_their_pid_namespace():
 def test_a_configuration_too_long_to_parse_is_could_not_check_not_a_memory_bill():
     """A 440,000-line chrony.conf cost 1.2 GB of controller memory; past MAX_LINES nothing is parsed."""
     import resource
+
     from support import run_rule
+
     big = "".join(f"server ntp{i}.example.com iburst maxpoll 10\n" for i in range(collector.MAX_LINES + 10))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     outcome = run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": big}))
-    assert outcome.status == "error" and f"more than the audit parses for one host ({collector.MAX_LINES})" in outcome.message
+    assert (
+        outcome.status == "error"
+        and f"more than the audit parses for one host ({collector.MAX_LINES})" in outcome.message
+    )
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: far below a parse
     small = "".join(f"server ntp{i}.example.com iburst maxpoll 10\n" for i in range(100))
-    assert run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": small})).status == "failed"
+    assert (
+        run_rule("chronyd_client_only", recorded_host("debian12-chrony", {"/etc/chrony/conf.d/big.conf": small})).status
+        == "failed"
+    )
 
 
 def test_long_lines_under_the_line_bound_are_bounded_by_bytes():
     from support import run_rule
+
     line = "server ntp.example.com iburst maxpoll 10 " + "minpoll 6 " * 190 + "\n"  # about 2 kB, valid
     big = {f"/etc/chrony/conf.d/big{i}.conf": line * 1100 for i in range(4)}  # 8.8 MB, 4,400 lines
     outcome = run_rule("chronyd_client_only", recorded_host("debian12-chrony", big))

@@ -5,6 +5,7 @@ shared modules below them all), and no verdict raised below the rules.
 A function-level import of the library is how a circle is hidden; one of an optional
 dependency (pytest_html, pytest_metadata) or of testinfra's internals is fine, and says so.
 """
+
 from __future__ import annotations
 
 import ast
@@ -26,9 +27,30 @@ LAYERS = (
     ("facts", ("facts.",)),
     ("collector", ("collector",)),
     ("rules", ("applicability", "views", "evidence", "rules", "live_verdicts")),
-    ("reports", ("plugin", "stash_keys", "hostspec", "usage", "inventory", "limits", "profiles", "junit",
-                 "categories", "report_properties", "findings", "outcome_chain", "waivers", "report",
-                 "verdicts", "deadhosts", "deadhosts_terminal", "interruption", "progress")),
+    (
+        "reports",
+        (
+            "plugin",
+            "stash_keys",
+            "hostspec",
+            "usage",
+            "inventory",
+            "limits",
+            "profiles",
+            "junit",
+            "categories",
+            "report_properties",
+            "findings",
+            "outcome_chain",
+            "waivers",
+            "report",
+            "verdicts",
+            "deadhosts",
+            "deadhosts_terminal",
+            "interruption",
+            "progress",
+        ),
+    ),
 )
 #: layers whose modules find facts and never judge them
 BELOW_THE_RULES = ("transport", "gather", "parsers", "facts")
@@ -65,15 +87,18 @@ def _in_functions(tree: ast.AST) -> set[int]:
 def _targets(module: str, node: ast.AST) -> list[str]:
     """The library modules an import statement loads ([] for anything else)."""
     if isinstance(node, ast.Import):
-        return [_module_of(a.name[len(PACKAGE) + 1:] if a.name != PACKAGE else "")
-                for a in node.names if a.name == PACKAGE or a.name.startswith(PACKAGE + ".")]
+        return [
+            _module_of(a.name[len(PACKAGE) + 1 :] if a.name != PACKAGE else "")
+            for a in node.names
+            if a.name == PACKAGE or a.name.startswith(PACKAGE + ".")
+        ]
     if node.level == 0:
         if node.module != PACKAGE and not (node.module or "").startswith(PACKAGE + "."):
             return []
-        base = node.module[len(PACKAGE) + 1:] if node.module != PACKAGE else ""
+        base = node.module[len(PACKAGE) + 1 :] if node.module != PACKAGE else ""
     else:
         package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
-        package = package[:len(package) - (node.level - 1)]
+        package = package[: len(package) - (node.level - 1)]
         base = ".".join([p for p in package if p] + ([node.module] if node.module else []))
     found = []
     for alias in node.names:
@@ -94,8 +119,11 @@ def _imports() -> list[Import]:
         hidden = _in_functions(tree)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                found += [Import(module, target, node.lineno, id(node) in hidden)
-                          for target in _targets(module, node) if target != module]
+                found += [
+                    Import(module, target, node.lineno, id(node) in hidden)
+                    for target in _targets(module, node)
+                    if target != module
+                ]
     return found
 
 
@@ -135,7 +163,7 @@ def test_no_import_circle():
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            circles.append(" -> ".join(path[path.index(module):] + [module]))
+            circles.append(" -> ".join(path[path.index(module) :] + [module]))
             return
         if module in done:
             return
@@ -151,24 +179,32 @@ def test_no_import_circle():
 _PENDING: dict[str, str] = {}  # known, and to be fixed in the module itself: an XPASS says the mark can go
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=_PENDING[m])) if m in _PENDING else m
-    for m in MODULES], ids=lambda m: _shown(m))
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=_PENDING[m])) if m in _PENDING else m
+        for m in MODULES
+    ],
+    ids=lambda m: _shown(m),
+)
 def test_no_function_level_import_of_the_library(module):
-    hidden = [f"{_shown(i.importer)}:{i.line} imports {i.imported}" for i in IMPORTS
-              if i.importer == module and i.in_function]
+    hidden = [
+        f"{_shown(i.importer)}:{i.line} imports {i.imported}" for i in IMPORTS if i.importer == module and i.in_function
+    ]
     assert not hidden, "import at the top of the module (or break the circle it hides): " + "; ".join(hidden)
 
 
 def test_layers_point_one_way():
     placed = [i for i in IMPORTS if _layer(i.importer) is not None and _layer(i.imported) is not None]
-    upward = [f"{_shown(i.importer)}:{i.line} ({_layer_name(i.importer)}) imports {i.imported} "
-              f"({_layer_name(i.imported)})" for i in placed if _layer(i.imported) > _layer(i.importer)]
+    upward = [
+        f"{_shown(i.importer)}:{i.line} ({_layer_name(i.importer)}) imports {i.imported} ({_layer_name(i.imported)})"
+        for i in placed
+        if _layer(i.imported) > _layer(i.importer)
+    ]
     assert not upward, "a lower layer imports a higher one:\n" + "\n".join(upward)
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if _layer_name(m) in BELOW_THE_RULES],
-                         ids=lambda m: _shown(m))
+@pytest.mark.parametrize("module", [m for m in MODULES if _layer_name(m) in BELOW_THE_RULES], ids=lambda m: _shown(m))
 def test_facts_never_raise_a_verdict(module):
     """Below the rules a module finds facts, or raises CouldNotCheck; what they mean for a rule
     (fail, skip) is the rule layer's to say."""
@@ -181,7 +217,11 @@ def test_facts_never_raise_a_verdict(module):
             found.append(f"line {node.lineno}: from pytest import")
         elif isinstance(node, ast.ImportFrom) and any(a.name in VERDICTS for a in node.names):
             found.append(f"line {node.lineno}: imports {', '.join(a.name for a in node.names if a.name in VERDICTS)}")
-        elif isinstance(node, ast.Attribute) and node.attr in VERDICTS and isinstance(node.value, ast.Name) \
-                and node.value.id == "pytest":
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in VERDICTS
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "pytest"
+        ):
             found.append(f"line {node.lineno}: pytest.{node.attr}")
     assert not found, f"{_shown(module)} judges instead of finding: {'; '.join(found)}"

@@ -1,6 +1,7 @@
 """Interrupted runs (Ctrl-C, SIGTERM from a cancelled CI job), serial and under xdist: exit code
 2, every result already known kept in JUnit and HTML, and the terminal, JUnit and HTML saying
 after how many hosts the run stopped and which hosts it did not finish."""
+
 import html
 import os
 import re
@@ -35,12 +36,28 @@ class Run:
 
     def __init__(self, suite, *args):
         self.suite, self.out = suite, suite.path / "out.txt"
-        command = [sys.executable, "-m", "pytest", f"--hosts={HOSTS}", f"--junitxml={suite.path / 'junit.xml'}",
-                   f"--html={suite.path / 'report.html'}", "--self-contained-html", "-rfE", "-v", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--hosts={HOSTS}",
+            f"--junitxml={suite.path / 'junit.xml'}",
+            f"--html={suite.path / 'report.html'}",
+            "--self-contained-html",
+            "-rfE",
+            "-v",
+            *args,
+        ]
         with self.out.open("w") as out:
-            self.process = subprocess.Popen(command, cwd=suite.path, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                                            preexec_fn=_as_in_a_terminal)
+            self.process = subprocess.Popen(
+                command,
+                cwd=suite.path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                preexec_fn=_as_in_a_terminal,
+            )
 
     def results(self) -> dict[str, int]:
         """host -> how many of its results the controller printed so far (-v lines)."""
@@ -94,11 +111,15 @@ class Run:
         return self.out.read_text(errors="replace")
 
 
-@pytest.mark.parametrize("signum, group", [
-    (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground process group
-    (signal.SIGTERM, True),  # a CI runner cancelling the job's process group
-    (signal.SIGTERM, False),  # `kill <pid>`, docker stop: the main process only
-], ids=["sigint-group", "sigterm-group", "sigterm-process"])
+@pytest.mark.parametrize(
+    "signum, group",
+    [
+        (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground process group
+        (signal.SIGTERM, True),  # a CI runner cancelling the job's process group
+        (signal.SIGTERM, False),  # `kill <pid>`, docker stop: the main process only
+    ],
+    ids=["sigint-group", "sigterm-group", "sigterm-process"],
+)
 @pytest.mark.parametrize("args", [(), XDIST], ids=["serial", "xdist"])
 def test_interrupted_run_keeps_what_it_found(suite, signum, group, args):
     """Serial: alpha finished, beta cut off, delta and gamma never started. loadgroup: each
@@ -128,12 +149,31 @@ def test_interrupted_run_keeps_what_it_found(suite, signum, group, args):
 
     assert (suite.path / "junit.xml").is_file() and (suite.path / "report.html").is_file(), out
     glob, cases = suite.junit()
-    assert {k: glob[k] for k in ("interrupted", "interrupted_by", "hosts_finished", "hosts_total",
-                                 "unfinished_hosts", "exit_code", "non_compliant")} == {
-        "interrupted": "true", "interrupted_by": cause, "hosts_finished": str(n), "hosts_total": "4",
-        "unfinished_hosts": ",".join(unfinished), "exit_code": "2", "non_compliant": "1"}
-    known = {("chrony_set_nts", "alpha"): "failure", ("chronyd_client_only", "alpha"): "passed",
-             ("chrony_set_nts", "beta"): "passed"}
+    assert {
+        k: glob[k]
+        for k in (
+            "interrupted",
+            "interrupted_by",
+            "hosts_finished",
+            "hosts_total",
+            "unfinished_hosts",
+            "exit_code",
+            "non_compliant",
+        )
+    } == {
+        "interrupted": "true",
+        "interrupted_by": cause,
+        "hosts_finished": str(n),
+        "hosts_total": "4",
+        "unfinished_hosts": ",".join(unfinished),
+        "exit_code": "2",
+        "non_compliant": "1",
+    }
+    known = {
+        ("chrony_set_nts", "alpha"): "failure",
+        ("chronyd_client_only", "alpha"): "passed",
+        ("chrony_set_nts", "beta"): "passed",
+    }
     for host in set(done) - {"alpha"}:
         known.update({("chrony_set_nts", host): "passed", ("chronyd_client_only", host): "passed"})
     # every result already known, and nothing else: the rule cut off mid-way has none
@@ -168,7 +208,11 @@ def test_a_collection_error_interrupts_before_any_host(suite):
     suite.pytester.makepyfile(test_broken="def test_x(:\n")
     result = suite.run()
     assert result.ret == 2
-    result.stdout.fnmatch_lines(["interrupted after 0 of 2 hosts (1 error during collection); "
-                                 "not finished: docker://alpha, docker://beta", "exit code 2: interrupted"])
+    result.stdout.fnmatch_lines(
+        [
+            "interrupted after 0 of 2 hosts (1 error during collection); not finished: docker://alpha, docker://beta",
+            "exit code 2: interrupted",
+        ]
+    )
     glob, _ = suite.junit()
     assert (glob["interrupted"], glob["hosts_finished"], glob["hosts_total"]) == ("true", "0", "2")

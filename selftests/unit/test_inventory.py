@@ -1,4 +1,5 @@
 """Inventories: policy variables with Ansible's precedence, precise errors, one read per run."""
+
 import os
 import pathlib
 import subprocess
@@ -52,12 +53,19 @@ def policies(tmp_path, inventory_name="inv.yml"):
 
         def getoption(self, name, default=None):
             return self._options.get(name, default)
+
     return inventory.host_policies(Config(), default_policy(), {"require_nts": "false"})
 
 
 def test_group_and_host_variables_with_ansible_precedence(tmp_path):
-    write(tmp_path, {"inv.yml": YAML_INVENTORY, "group_vars/stig.yml": "timesync_audit_maxpoll_max: 16\n",
-                     "host_vars/h2.yml": "timesync_audit_min_sources: 4\n"})
+    write(
+        tmp_path,
+        {
+            "inv.yml": YAML_INVENTORY,
+            "group_vars/stig.yml": "timesync_audit_maxpoll_max: 16\n",
+            "host_vars/h2.yml": "timesync_audit_min_sources: 4\n",
+        },
+    )
     result = policies(tmp_path)
     assert result["h1"].min_sources == 3 and result["h1"].maxpoll_max == 10
     assert result["h2"].maxpoll_max == 16 and result["h2"].min_sources == 4
@@ -67,27 +75,42 @@ def test_group_and_host_variables_with_ansible_precedence(tmp_path):
 
 
 def test_ini_inventory(tmp_path):
-    write(tmp_path, {"hosts.ini": """\
+    write(
+        tmp_path,
+        {
+            "hosts.ini": """\
         [web]
         w1 ansible_connection=local timesync_audit_maxpoll_max=12
 
         [web:vars]
         timesync_audit_require_nts=false
-        """})
+        """
+        },
+    )
     result = policies(tmp_path, "hosts.ini")
     assert result["w1"].maxpoll_max == 12 and result["w1"].require_nts is False
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"group_vars/stig.yml": "timesync_audit_maxpoll_max: lots\n"},
-     "group_vars/stig.yml:1 (group stig): timesync_audit_maxpoll_max: expected an integer, got 'lots'"),
-    ({"group_vars/all.yml": "timesync_audit_maxpol_max: 16\n"},
-     "group_vars/all.yml:1 (group all): unknown variable 'timesync_audit_maxpol_max'"),
-    ({"host_vars/h1.yml": "x: 1\ntimesync_audit_min_sources: 0\n"},
-     "host_vars/h1.yml:2 (host h1): timesync_audit_min_sources: must be between 1 and 64"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        (
+            {"group_vars/stig.yml": "timesync_audit_maxpoll_max: lots\n"},
+            "group_vars/stig.yml:1 (group stig): timesync_audit_maxpoll_max: expected an integer, got 'lots'",
+        ),
+        (
+            {"group_vars/all.yml": "timesync_audit_maxpol_max: 16\n"},
+            "group_vars/all.yml:1 (group all): unknown variable 'timesync_audit_maxpol_max'",
+        ),
+        (
+            {"host_vars/h1.yml": "x: 1\ntimesync_audit_min_sources: 0\n"},
+            "host_vars/h1.yml:2 (host h1): timesync_audit_min_sources: must be between 1 and 64",
+        ),
+    ],
+)
 def test_bad_variables_name_file_line_scope_and_key(tmp_path, files, message):
     from timesync_audit.policy import PolicyError
+
     write(tmp_path, {"inv.yml": YAML_INVENTORY, **files})
     with pytest.raises(PolicyError) as exc:
         policies(tmp_path)
@@ -106,15 +129,26 @@ def test_bad_input_stops_the_run_before_any_host_is_contacted(tmp_path):
 def test_inventory_is_read_once_per_run_even_with_xdist(tmp_path):
     write(tmp_path, {"inv.yml": YAML_INVENTORY})
     log = tmp_path / "calls.log"
-    real = subprocess.run(["which", "ansible-inventory"], capture_output=True, text=True,
-                          env=dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")).stdout.strip()
+    real = subprocess.run(
+        ["which", "ansible-inventory"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"),
+    ).stdout.strip()
     wrapper = tmp_path / "bin" / "ansible-inventory"
     wrapper.parent.mkdir()
-    wrapper.write_text(f"#!/bin/sh\necho call >> {log}\nexec {real} \"$@\"\n")
+    wrapper.write_text(f'#!/bin/sh\necho call >> {log}\nexec {real} "$@"\n')
     wrapper.chmod(0o755)
     env = {"PATH": f"{wrapper.parent}{os.pathsep}{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
-    run = suite(f"--ansible-inventory={tmp_path}/inv.yml", "--hosts=ansible://all", "-n", "2",
-                f"--junitxml={tmp_path}/j.xml", f"--html={tmp_path}/r.html", env=env)
+    run = suite(
+        f"--ansible-inventory={tmp_path}/inv.yml",
+        "--hosts=ansible://all",
+        "-n",
+        "2",
+        f"--junitxml={tmp_path}/j.xml",
+        f"--html={tmp_path}/r.html",
+        env=env,
+    )
     assert "passed" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
     assert log.read_text().count("call") == 1
 
@@ -131,7 +165,11 @@ def test_an_unreadable_inventory_is_named_by_file_line_and_column(tmp_path):
 
 def test_the_cause_survives_a_long_ansible_message():
     from timesync_audit.inventory import unreadable_inventory
+
     noise = "[WARNING]: Failed to parse inventory with 'ini' plugin: " + "x" * 2000 + "\nOrigin: /i.yml\n"
-    text = unreadable_inventory("/i.yml", "[WARNING]: Failed to parse inventory with 'auto' plugin: YAML parsing "
-                                "failed: bad indent\n\nOrigin: /i.yml:3:7\n\n" + noise)
+    text = unreadable_inventory(
+        "/i.yml",
+        "[WARNING]: Failed to parse inventory with 'auto' plugin: YAML parsing "
+        "failed: bad indent\n\nOrigin: /i.yml:3:7\n\n" + noise,
+    )
     assert text == "/i.yml:3:7: the inventory cannot be read (auto plugin): YAML parsing failed: bad indent"

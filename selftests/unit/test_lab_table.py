@@ -1,6 +1,7 @@
 """The lab's host table (lab/hosts.txt, lab/groups.txt) is the one place the lab hosts are declared:
 the committed inventories and lab/README.md's host table are what `lab/lab.sh inventories` and
 `lab/lab.sh readme` make of it, and every host has an image dir, a description and verdicts."""
+
 import pathlib
 import shutil
 import subprocess
@@ -23,16 +24,22 @@ def table_rows() -> list[dict]:
 
 
 def lab_sh(*args: str, lab: pathlib.Path = LAB) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(lab / "lab.sh"), *args], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TSA_LAB_ID": "unit"})
+    return subprocess.run(
+        ["bash", str(lab / "lab.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TSA_LAB_ID": "unit"},
+    )
 
 
 @pytest.mark.parametrize("name", ["lab.yml", "lab-docker.yml"])
 def test_committed_inventories_are_what_the_table_gives(tmp_path, name):
     made = lab_sh("inventories", str(tmp_path))
     assert made.returncode == 0, made.stderr
-    assert (ROOT / "inventories" / name).read_text() == (tmp_path / name).read_text(), \
+    assert (ROOT / "inventories" / name).read_text() == (tmp_path / name).read_text(), (
         f"inventories/{name} differs from lab/hosts.txt + lab/groups.txt: run lab/lab.sh inventories"
+    )
 
 
 def test_readme_host_table_is_what_the_table_gives(tmp_path):
@@ -40,8 +47,9 @@ def test_readme_host_table_is_what_the_table_gives(tmp_path):
     shutil.copy(LAB / "README.md", copy)
     made = lab_sh("readme", str(copy))
     assert made.returncode == 0, made.stderr
-    assert (LAB / "README.md").read_text() == copy.read_text(), \
+    assert (LAB / "README.md").read_text() == copy.read_text(), (
         "lab/README.md's host table differs from lab/hosts.txt + lab/groups.txt: run lab/lab.sh readme"
+    )
 
 
 @pytest.mark.parametrize("name", ["lab.yml", "lab-docker.yml"])
@@ -70,12 +78,18 @@ def test_every_host_has_an_image_a_description_and_verdicts():
     assert len(set(octets)) == len(octets)
 
 
-@pytest.mark.parametrize("change, message", [
-    (("chrony-stock               22", "chrony-stock               21"), "octet 21 taken twice"),
-    (("chrony,lab_targets    -        -", "chrony,lab_nowhere    -        -"), "group 'lab_nowhere' is not in lab/groups.txt"),
-    (("chrony=failed", "chrony=gone"), "ready 'chrony=gone'"),
-    (("time-void=250 ", "time-void "), "etc-hosts 'time-void'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("chrony-stock               22", "chrony-stock               21"), "octet 21 taken twice"),
+        (
+            ("chrony,lab_targets    -        -", "chrony,lab_nowhere    -        -"),
+            "group 'lab_nowhere' is not in lab/groups.txt",
+        ),
+        (("chrony=failed", "chrony=gone"), "ready 'chrony=gone'"),
+        (("time-void=250 ", "time-void "), "etc-hosts 'time-void'"),
+    ],
+)
 def test_a_broken_table_is_refused_with_its_line(tmp_path, change, message):
     lab = tmp_path / "lab"
     shutil.copytree(LAB, lab, ignore=shutil.ignore_patterns(".run", "images"))

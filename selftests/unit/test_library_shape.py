@@ -1,4 +1,5 @@
 """Mistakes of shape the interpreter accepts silently."""
+
 import ast
 import pathlib
 

@@ -1,10 +1,10 @@
 """Gather bounds: one definition; default < pytest.ini < inventory variable < command line."""
+
 import pytest
+from test_inventory import suite, write
 
 from timesync_audit import inventory, limits
 from timesync_audit.policy import PolicyError, default_policy
-
-from test_inventory import suite, write
 
 
 class Config:
@@ -42,13 +42,16 @@ def test_command_line_beats_ini():
     assert bounds.explicit == {"connect_timeout", "host_timeout"}
 
 
-@pytest.mark.parametrize("options, ini, message", [
-    ({"connect_timeout": "soon"}, {}, "--connect-timeout: expected a number, got 'soon'"),
-    ({"host_timeout": "-5"}, {}, "--host-timeout: expected a positive number, got '-5'"),
-    ({"host_timeout": "nan"}, {}, "--host-timeout: expected a positive number, got 'nan'"),
-    ({"max_host_bytes": "1.5"}, {}, "--max-host-bytes: expected a whole number, got '1.5'"),
-    ({}, {"host_timeout": "0"}, "/repo/pytest.ini: host_timeout: expected a positive number, got '0'"),
-])
+@pytest.mark.parametrize(
+    "options, ini, message",
+    [
+        ({"connect_timeout": "soon"}, {}, "--connect-timeout: expected a number, got 'soon'"),
+        ({"host_timeout": "-5"}, {}, "--host-timeout: expected a positive number, got '-5'"),
+        ({"host_timeout": "nan"}, {}, "--host-timeout: expected a positive number, got 'nan'"),
+        ({"max_host_bytes": "1.5"}, {}, "--max-host-bytes: expected a whole number, got '1.5'"),
+        ({}, {"host_timeout": "0"}, "/repo/pytest.ini: host_timeout: expected a positive number, got '0'"),
+    ],
+)
 def test_bad_values_name_where_they_were_written(options, ini, message):
     with pytest.raises(PolicyError) as err:
         resolved(Config(options, ini))
@@ -98,10 +101,13 @@ def test_command_line_beats_inventory(tmp_path):
 
 def test_bad_inventory_bound_names_file_line_and_variable(tmp_path):
     with pytest.raises(PolicyError) as err:
-        bounds_by_host(tmp_path, text=INVENTORY.replace("timesync_audit_connect_timeout: 2",
-                                                        "timesync_audit_connect_timeout: never"))
-    assert f"{tmp_path}/inv.yml:7 (host fast): timesync_audit_connect_timeout: expected a number, got 'never'" \
-        in str(err.value)
+        bounds_by_host(
+            tmp_path,
+            text=INVENTORY.replace("timesync_audit_connect_timeout: 2", "timesync_audit_connect_timeout: never"),
+        )
+    assert f"{tmp_path}/inv.yml:7 (host fast): timesync_audit_connect_timeout: expected a number, got 'never'" in str(
+        err.value
+    )
 
 
 def test_a_bad_bound_is_a_usage_error_before_any_host(tmp_path):

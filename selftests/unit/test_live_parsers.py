@@ -1,29 +1,42 @@
 """Parsers of the live-state commands (chronyc -c -n, ntpq -n, timedatectl show) on outputs
 recorded from the lab's hosts, and how an unusable command becomes a verdict or an error."""
-import pytest
 
+import pytest
 from support import recorded_host, run_rule
+
 from timesync_audit import collector
 from timesync_audit.gather.snapshot import CommandOutput
 from timesync_audit.parsers import chronyc, ntpq, timedatectl
 
 # --- recorded on the lab's hosts (chrony 4.3, ntpsec 1.2.2, systemd 252, Debian 12) ---
-HARDENED_TRACKING = ("AC1D490B,172.29.73.11,9,1795335883.371543764,0.000029332,0.000000876,0.000000876,"
-                     "-0.501,-0.000,14.006,0.000051387,0.000716353,2.0,Normal\n")
-HARDENED_SOURCES = ("^,+,172.29.73.10,8,6,17,47,0.000024016,0.000025071,0.000052743\n"
-                    "^,*,172.29.73.11,8,6,17,47,-0.000002326,-0.000001450,0.000025876\n")
+HARDENED_TRACKING = (
+    "AC1D490B,172.29.73.11,9,1795335883.371543764,0.000029332,0.000000876,0.000000876,"
+    "-0.501,-0.000,14.006,0.000051387,0.000716353,2.0,Normal\n"
+)
+HARDENED_SOURCES = (
+    "^,+,172.29.73.10,8,6,17,47,0.000024016,0.000025071,0.000052743\n"
+    "^,*,172.29.73.11,8,6,17,47,-0.000002326,-0.000001450,0.000025876\n"
+)
 HARDENED_AUTHDATA = "172.29.73.10,NTS,1,15,256,54,0,0,8,100\n172.29.73.11,NTS,1,15,256,54,0,0,8,100\n"
-UNSYNC_TRACKING = ("00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,"
-                   "1.000000000,1.000000000,0.0,Not synchronised\n")
-UNTRUSTED_SOURCES = ("^,?,172.29.73.10,0,8,0,4294967295,0.000000000,0.000000000,0.000000000\n"
-                     "^,?,172.29.73.11,0,8,0,4294967295,0.000000000,0.000000000,0.000000000\n")
+UNSYNC_TRACKING = (
+    "00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,"
+    "1.000000000,1.000000000,0.0,Not synchronised\n"
+)
+UNTRUSTED_SOURCES = (
+    "^,?,172.29.73.10,0,8,0,4294967295,0.000000000,0.000000000,0.000000000\n"
+    "^,?,172.29.73.11,0,8,0,4294967295,0.000000000,0.000000000,0.000000000\n"
+)
 UNTRUSTED_AUTHDATA = "172.29.73.10,NTS,0,0,0,4294967295,1,0,0,0\n172.29.73.11,NTS,0,0,0,4294967295,1,0,0,0\n"
-MIXED_SOURCES = ("^,*,172.29.73.10,8,6,17,48,-0.000011010,0.000019806,0.000040822\n"
-                 "^,?,172.29.73.11,8,6,17,50,-0.000037190,-0.000010628,0.000021624\n")
+MIXED_SOURCES = (
+    "^,*,172.29.73.10,8,6,17,48,-0.000011010,0.000019806,0.000040822\n"
+    "^,?,172.29.73.11,8,6,17,50,-0.000037190,-0.000010628,0.000021624\n"
+)
 MIXED_AUTHDATA = "172.29.73.10,NTS,1,15,256,54,0,0,8,100\n172.29.73.11,-,0,0,0,4294967295,0,0,0,0\n"
 UNREACHABLE_SOURCES = "^,?,172.29.73.250,0,7,0,4294967295,0.000000000,0.000000000,0.000000000\n"
-LOCAL_TRACKING = ("7F7F0101,,8,1795335931.424392213,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,"
-                  "0.000000000,0.000000000,0.0,Normal\n")
+LOCAL_TRACKING = (
+    "7F7F0101,,8,1795335931.424392213,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,"
+    "0.000000000,0.000000000,0.0,Normal\n"
+)
 CANNOT_TALK = "506 Cannot talk to daemon\n"
 NTPSEC_PEERS = """     remote           refid      st t when poll reach   delay   offset   jitter
 ===============================================================================
@@ -58,6 +71,7 @@ Frequency=0
 
 # --- chronyc tracking ---
 
+
 def test_tracking_synchronized():
     t = chronyc.parse_tracking(HARDENED_TRACKING)
     assert (t.ref_id, t.ref_name, t.stratum, t.leap_status) == ("AC1D490B", "172.29.73.11", 9, "Normal")
@@ -88,14 +102,16 @@ def test_tracking_leap_second_announced_is_synchronized():
     assert chronyc.parse_tracking(HARDENED_TRACKING.replace("Normal", "Insert second")).synchronized
 
 
-@pytest.mark.parametrize("text", ["", CANNOT_TALK, "AC1D490B,x,9\n", HARDENED_TRACKING * 2,
-                                  HARDENED_TRACKING.replace(",9,", ",nine,")])
+@pytest.mark.parametrize(
+    "text", ["", CANNOT_TALK, "AC1D490B,x,9\n", HARDENED_TRACKING * 2, HARDENED_TRACKING.replace(",9,", ",nine,")]
+)
 def test_tracking_unexpected_output(text):
     with pytest.raises(chronyc.ParseError):
         chronyc.parse_tracking(text)
 
 
 # --- chronyc sources ---
+
 
 def test_sources_reach_is_octal():
     s = chronyc.parse_sources(HARDENED_SOURCES)
@@ -122,6 +138,7 @@ def test_sources_none_and_bad():
 
 # --- chronyc authdata ---
 
+
 def test_authdata_nts_with_cookies():
     a = chronyc.parse_authdata(HARDENED_AUTHDATA)
     assert all(e.nts and e.authenticated and not e.ke_failed and e.cookies == 8 for e in a)
@@ -136,8 +153,10 @@ def test_authdata_nts_without_cookies_is_a_failed_ke():
 
 def test_authdata_mixed():
     a = chronyc.parse_authdata(MIXED_AUTHDATA)
-    assert [(e.address, e.mode, e.authenticated) for e in a] == [("172.29.73.10", "NTS", True),
-                                                                ("172.29.73.11", "-", False)]
+    assert [(e.address, e.mode, e.authenticated) for e in a] == [
+        ("172.29.73.10", "NTS", True),
+        ("172.29.73.11", "-", False),
+    ]
     assert a[1].describe() == "172.29.73.11: not authenticated (mode -)"
 
 
@@ -149,25 +168,35 @@ def test_reply_error():
 
 # --- ntpq ---
 
+
 def test_ntpq_peers_system_peer():
     peers = ntpq.parse_peers(NTPSEC_PEERS)
-    assert [(p.tally, p.remote, p.stratum, p.reach) for p in peers] == [("*", "172.29.73.10", 8, "1"),
-                                                                      ("-", "172.29.73.11", 8, "1")]
+    assert [(p.tally, p.remote, p.stratum, p.reach) for p in peers] == [
+        ("*", "172.29.73.10", 8, "1"),
+        ("-", "172.29.73.11", 8, "1"),
+    ]
     assert [p.system_peer for p in peers] == [True, False]
     assert "172.29.73.10 (system peer)" in peers[0].describe()
 
 
 def test_ntpq_peers_without_system_peer_and_wrapped_address():
-    text = NTPSEC_PEERS.replace("*172.29.73.10", "+172.29.73.10") + \
-        " 2001:db8::1234:5678:9abc\n                 .INIT.          16 u    -   64    0   0.0000   0.0000   0.0000\n"
+    text = (
+        NTPSEC_PEERS.replace("*172.29.73.10", "+172.29.73.10")
+        + " 2001:db8::1234:5678:9abc\n                 .INIT.          16 u    -   64    0   0.0000   0.0000   0.0000\n"
+    )
     peers = ntpq.parse_peers(text)
     assert not any(p.system_peer for p in peers)
-    assert (peers[2].tally, peers[2].remote, peers[2].refid, peers[2].stratum) == (" ", "2001:db8::1234:5678:9abc",
-                                                                                 ".INIT.", 16)
+    assert (peers[2].tally, peers[2].remote, peers[2].refid, peers[2].stratum) == (
+        " ",
+        "2001:db8::1234:5678:9abc",
+        ".INIT.",
+        16,
+    )
 
 
-@pytest.mark.parametrize("text", ["ntpq: read: Connection refused\n", "localhost: timed out, nothing received\n"
-                                  "***Request timed out\n", ""])
+@pytest.mark.parametrize(
+    "text", ["ntpq: read: Connection refused\n", "localhost: timed out, nothing received\n***Request timed out\n", ""]
+)
 def test_ntpq_no_answer(text):
     with pytest.raises(ntpq.ParseError):
         ntpq.parse_peers(text)
@@ -182,15 +211,19 @@ def test_ntpq_no_association():
 
 def test_ntpq_associations():
     a = ntpq.parse_associations(NTPSEC_ASSOCIATIONS)
-    assert [(x.assid, x.auth, x.condition, x.system_peer) for x in a] == [(17767, "none", "sys.peer", True),
-                                                                        (17768, "none", "outlier", False)]
+    assert [(x.assid, x.auth, x.condition, x.system_peer) for x in a] == [
+        (17767, "none", "sys.peer", True),
+        (17768, "none", "outlier", False),
+    ]
     classic = NTPSEC_ASSOCIATIONS.replace("b61a   yes   yes  none", "f63a   yes   yes    ok").replace(
-        "reachable  1", "          1")
+        "reachable  1", "          1"
+    )
     a = ntpq.parse_associations(classic)
     assert a[0].authenticated and a[1].last_event == "" and a[1].count == "1"
 
 
 # --- timedatectl ---
+
 
 def test_timedatectl_not_synchronized_although_a_server_is_in_use():
     show, timesync = timedatectl.parse_show(TIMESYNCD_SHOW), timedatectl.parse_timesync(TIMESYNCD_TIMESYNC)
@@ -215,8 +248,11 @@ def test_timedatectl_no_server_and_failures():
 
 # --- live state in the facts: verdicts and errors from real exit statuses ---
 
-CHRONY_LIVE = {"chronyc_tracking": HARDENED_TRACKING, "chronyc_sources": HARDENED_SOURCES,
-               "chronyc_authdata": HARDENED_AUTHDATA}
+CHRONY_LIVE = {
+    "chronyc_tracking": HARDENED_TRACKING,
+    "chronyc_sources": HARDENED_SOURCES,
+    "chronyc_authdata": HARDENED_AUTHDATA,
+}
 
 
 def _host(layout, outputs, rc=0, **commands):

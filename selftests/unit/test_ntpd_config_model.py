@@ -15,6 +15,7 @@ The recording container ran ntpd without DAC_OVERRIDE, so a mode 0000 file or di
 unreadable to ntpd; here it is unreadable to the auditing user as well (could not check, never
 missing).
 """
+
 from __future__ import annotations
 
 import collections
@@ -41,11 +42,13 @@ def _host(case: dict) -> RecordedHost:
         mode = int(spec.get("mode", "0755" if spec.get("dir") else "0644"), 8)
         if spec.get("dir"):
             denied = mode & 0o500 != 0o500
-            files[path] = RecordedFile(None, Stat(0, 0, "root", "root", mode, "directory"),
-                                       readable=not denied, searchable=not denied)
+            files[path] = RecordedFile(
+                None, Stat(0, 0, "root", "root", mode, "directory"), readable=not denied, searchable=not denied
+            )
         else:
-            files[path] = RecordedFile(spec["content"], Stat(0, 0, "root", "root", mode, "regular file"),
-                                       readable=mode & 0o400 != 0)
+            files[path] = RecordedFile(
+                spec["content"], Stat(0, 0, "root", "root", mode, "regular file"), readable=mode & 0o400 != 0
+            )
     # the gather script's sh globs list directories too: give every directory its own entry
     for path in list(files):
         parent = path.rsplit("/", 1)[0]
@@ -114,14 +117,18 @@ def test_model_agrees_with_ntpd(case):
         assert len(refclocks) == len(config.all("refclock"))
 
     if observed.get("reslist") is not None:
-        daemon = collections.Counter((e["address"], frozenset(e["flags"])) for e in observed["reslist"]
-                                     if "interface" not in e["flags"])
+        daemon = collections.Counter(
+            (e["address"], frozenset(e["flags"])) for e in observed["reslist"] if "interface" not in e["flags"]
+        )
         ours = collections.Counter((e.address, e.flags | e.match) for e in config.restriction_state.entries)
         assert ours == daemon
         for family, prefix in (("IPv4", "0.0.0.0/0"), ("IPv6", "::/0")):
             entry = config.default_restrictions[family]
-            (flags,) = [frozenset(e["flags"]) for e in observed["reslist"] if e["address"] == prefix
-                        and "ntpport" not in e["flags"]]
+            (flags,) = [
+                frozenset(e["flags"])
+                for e in observed["reslist"]
+                if e["address"] == prefix and "ntpport" not in e["flags"]
+            ]
             assert entry.flags == flags, family
 
 
@@ -152,10 +159,14 @@ def test_denied_directory_is_could_not_check_never_missing():
 
 def test_nts_files_read_after_dropping_root():
     """With `nts enable`, the certificate, key and cookie key file are read as the run user."""
-    case = {"args": ["-c", "/etc/ntpsec/ntp.conf"], "files": {
-        "/etc/ntpsec/ntp.conf": "nts enable\nnts key /etc/ntpsec/private/key.pem\n",
-        "/etc/ntpsec/cert-chain.pem": "-----BEGIN CERTIFICATE-----\n",
-        "/etc/ntpsec/private/key.pem": {"content": "-----BEGIN PRIVATE KEY-----\n", "mode": "0600"}}}
+    case = {
+        "args": ["-c", "/etc/ntpsec/ntp.conf"],
+        "files": {
+            "/etc/ntpsec/ntp.conf": "nts enable\nnts key /etc/ntpsec/private/key.pem\n",
+            "/etc/ntpsec/cert-chain.pem": "-----BEGIN CERTIFICATE-----\n",
+            "/etc/ntpsec/private/key.pem": {"content": "-----BEGIN PRIVATE KEY-----\n", "mode": "0600"},
+        },
+    }
     host = _host(case)
     reader = Reader(host.execute(Request(files=("/etc/ntpsec/ntp.conf",))))
     for _ in range(4):
@@ -165,8 +176,11 @@ def test_nts_files_read_after_dropping_root():
         reader.snapshot.merge(host.execute(reader.needs))
         reader = Reader(reader.snapshot)
     assert config.refusal is None  # as root
-    assert [p for p, _ in config.run_user_files] == ["/etc/ntpsec/cert-chain.pem", "/etc/ntpsec/private/key.pem",
-                                                     "/var/lib/ntpsec/nts-keys"]
+    assert [p for p, _ in config.run_user_files] == [
+        "/etc/ntpsec/cert-chain.pem",
+        "/etc/ntpsec/private/key.pem",
+        "/var/lib/ntpsec/nts-keys",
+    ]
     denied = {"/etc/ntpsec/private/key.pem": "mode 0600 root:root"}
     config, _ = ntp_conf.parse("/etc/ntpsec/ntp.conf", reader, "ntpsec", run_user_access=denied.get)
     assert config.refusal.where == "/etc/ntpsec/ntp.conf:2"
@@ -184,8 +198,10 @@ def _classic(text: str) -> ntp_conf.NtpConfig:
 def test_classic_restrictions_from_its_source():
     """Classic ntp 4.2.8 (not run here): no built-in flags, every flag effective, no unrestrict,
     no CIDR, -6 allowed before mask, ippeerlimit."""
-    config = _classic("restrict default kod nopeer\nunrestrict default kod\nrestrict -6 :: mask :: ippeerlimit 2 notrap\n"
-                      "restrict 0.0.0.0/0 ignore\n")
+    config = _classic(
+        "restrict default kod nopeer\nunrestrict default kod\nrestrict -6 :: mask :: ippeerlimit 2 notrap\n"
+        "restrict 0.0.0.0/0 ignore\n"
+    )
     v4, v6 = config.default_restrictions["IPv4"], config.default_restrictions["IPv6"]
     assert v4.flags == {"kod", "nopeer"} and v6.flags == {"kod", "nopeer", "notrap"}
     assert [d.line.lineno for d in config.rejected] == [2]  # `unrestrict` is no classic keyword

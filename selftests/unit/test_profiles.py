@@ -1,10 +1,11 @@
 """Profiles: the data (tests/profiles.yaml and the rules' `profiles:`) says what section 7 of the
 rules reference says, its variables are valid policy, and selection works in a real run."""
+
 import re
 
 import pytest
-
 from support import ROOT, load_rule_modules
+
 from timesync_audit import profiles, rules
 from timesync_audit.policy import default_policy
 from timesync_audit.rules import REGISTRY
@@ -15,8 +16,11 @@ REFERENCE = ROOT.parent / "shared" / "reference" / "rules.md"
 
 
 def _package_and_service_rules() -> set[str]:
-    return {r for r in rules.catalog() if r.startswith(("package_", "service_"))
-            and r.endswith(("_installed", "_removed", "_enabled", "_disabled"))}
+    return {
+        r
+        for r in rules.catalog()
+        if r.startswith(("package_", "service_")) and r.endswith(("_installed", "_removed", "_enabled", "_disabled"))
+    }
 
 
 #: how section 7 names groups of rules, as sets of rule ids
@@ -80,25 +84,35 @@ def test_every_rule_of_a_profile_exists():
 
 def test_ubuntu_cis_takes_every_package_and_service_rule():
     load_rule_modules()
-    wanted = {r for r in REGISTRY if r.startswith(("package_", "service_")) and r.endswith(
-        ("_installed", "_removed", "_enabled", "_disabled"))}
+    wanted = {
+        r
+        for r in REGISTRY
+        if r.startswith(("package_", "service_")) and r.endswith(("_installed", "_removed", "_enabled", "_disabled"))
+    }
     assert wanted <= profiles.PROFILES["ubuntu2204-cis"].rules
 
 
 def test_a_rule_naming_an_unknown_profile_is_refused(monkeypatch):
     meta = next(iter(rules.catalog().values()))
-    monkeypatch.setattr(rules, "catalog", lambda: {"x": rules.RuleMeta(**{**meta.__dict__, "profiles": ("rhel9-stg",)})})
+    monkeypatch.setattr(
+        rules, "catalog", lambda: {"x": rules.RuleMeta(**{**meta.__dict__, "profiles": ("rhel9-stg",)})}
+    )
     with pytest.raises(ValueError, match="profile 'rhel9-stg' is not in .*profiles.yaml"):
         profiles.load()
 
 
-@pytest.mark.parametrize("name, values", [
-    ("rhel9-stig", {"maxpoll_max": 16, "time_service": "chronyd", "makestep_limit": None}),
-    ("rhel9-cis", {"maxpoll_max": 10, "time_service": "chronyd"}),
-    ("ubuntu2204-cis", {"maxpoll_max": 10, "time_service": None}),
-    ("ubuntu2204-stig", {"maxpoll_max": 16, "makestep_threshold_max": 1.0, "makestep_limit": -1,
-                         "time_service": "chronyd"}),
-])
+@pytest.mark.parametrize(
+    "name, values",
+    [
+        ("rhel9-stig", {"maxpoll_max": 16, "time_service": "chronyd", "makestep_limit": None}),
+        ("rhel9-cis", {"maxpoll_max": 10, "time_service": "chronyd"}),
+        ("ubuntu2204-cis", {"maxpoll_max": 10, "time_service": None}),
+        (
+            "ubuntu2204-stig",
+            {"maxpoll_max": 16, "makestep_threshold_max": 1.0, "makestep_limit": -1, "time_service": "chronyd"},
+        ),
+    ],
+)
 def test_profile_variables_are_valid_policy(name, values):
     p = profiles.PROFILES[name]
     policy = default_policy().with_overrides(p.variables, f"profile {name}")
@@ -122,7 +136,14 @@ def test_unknown_profile_names_the_known_ones():
 def test_marker_names():
     assert profiles.PROFILES["rhel9-pci-dss"].marker == "rhel9_pci_dss"
     assert [p.marker for p in profiles.PROFILES.values()] == [
-        "rhel9_stig", "rhel9_cis", "rhel9_ospp", "rhel9_anssi", "rhel9_pci_dss", "ubuntu2204_cis", "ubuntu2204_stig"]
+        "rhel9_stig",
+        "rhel9_cis",
+        "rhel9_ospp",
+        "rhel9_anssi",
+        "rhel9_pci_dss",
+        "ubuntu2204_cis",
+        "ubuntu2204_stig",
+    ]
 
 
 # ---- selection in a real run ------------------------------------------------------------------

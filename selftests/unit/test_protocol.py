@@ -1,11 +1,12 @@
 """The gather protocol on a real /bin/sh: content cannot forge frames, secrets stay on the host,
 bytes stay bytes, sizes are bounded, and a malformed answer is only ever ProtocolError."""
+
 import os
-import pathlib
 import subprocess
 
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from timesync_audit.gather import script
 from timesync_audit.gather.snapshot import Request
@@ -27,14 +28,18 @@ def tree(tmp_path):
     (tmp_path / "conf.d" / "a.conf").write_bytes(b"port 0")  # no final newline
     (tmp_path / "conf.d" / "b.conf").write_bytes(b"")
     (tmp_path / "conf.d" / "c.conf").write_bytes(b"\n\n")
-    (tmp_path / "conf.d" / "latin1.conf").write_bytes(b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n")
+    (tmp_path / "conf.d" / "latin1.conf").write_bytes(
+        b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n"
+    )
     (tmp_path / "conf.d" / "new\nline.conf").write_bytes(b"port 123\n")
     (tmp_path / "conf.d" / "pipe|name.conf").write_bytes(b"cmdport 0\n")
     (tmp_path / "conf.d" / "pem.conf").write_text(PEM)
     (tmp_path / "conf.d" / "keys.conf").write_text("# looks like config\n" + KEY_LINE + "\n")
     (tmp_path / "conf.d" / "pgp.conf").write_text("-----BEGIN PGP PRIVATE KEY BLOCK-----\ncanaryPEMcanary\n")
-    (tmp_path / "ntp.conf").write_text("server a\ncrypto pw CANARYPW1 randfile /dev/urandom\n"
-                                       "  crypto\trandfile /dev/urandom pw CANARYPW2\ncryptopw notasecret\n")
+    (tmp_path / "ntp.conf").write_text(
+        "server a\ncrypto pw CANARYPW1 randfile /dev/urandom\n"
+        "  crypto\trandfile /dev/urandom pw CANARYPW2\ncryptopw notasecret\n"
+    )
     return tmp_path
 
 
@@ -45,7 +50,10 @@ def test_content_comes_back_byte_for_byte(tree):
     assert files[f"{tree}/conf.d/b.conf"].content == ""
     assert files[f"{tree}/conf.d/c.conf"].content == "\n\n"
     latin = files[f"{tree}/conf.d/latin1.conf"].content
-    assert latin.encode("utf-8", "surrogateescape") == b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n"
+    assert (
+        latin.encode("utf-8", "surrogateescape")
+        == b"# caf\xe9 cr\xe8me\r\nserver a\x00b iburst\n:x\n@@TSA-0 FILE ok|\n"
+    )
     assert files[f"{tree}/conf.d/new\nline.conf"].content == "port 123\n"
     assert files[f"{tree}/conf.d/pipe|name.conf"].content == "cmdport 0\n"
     assert f"{tree}/conf.d/new\nline.conf" in snap.globs[f"{tree}/conf.d/*.conf"]
@@ -66,23 +74,39 @@ def test_key_material_by_content_and_passwords_never_leave_the_host(tree):
 def test_every_password_of_a_crypto_line_stays_on_the_host(tmp_path):
     """Redaction starts at the first `pw`: a later `pw` (a value, as in `ident pw`, or the option
     repeated) must not let the password before it through; commented-out and mixed-case lines too."""
-    lines = ["crypto pw CANARYPW1 ident pw", "crypto pw CANARYPW2 pw CANARYPW3", "crypto ident pw pw CANARYPW4",
-             "crypto randfile /dev/urandom pw CANARYPW5 host pw", "# crypto pw CANARYPW6", "#crypto\tpw CANARYPW7",
-             "Crypto PW CANARYPW8", "server a # not a crypto line, pw stays"]
+    lines = [
+        "crypto pw CANARYPW1 ident pw",
+        "crypto pw CANARYPW2 pw CANARYPW3",
+        "crypto ident pw pw CANARYPW4",
+        "crypto randfile /dev/urandom pw CANARYPW5 host pw",
+        "# crypto pw CANARYPW6",
+        "#crypto\tpw CANARYPW7",
+        "Crypto PW CANARYPW8",
+        "server a # not a crypto line, pw stays",
+    ]
     (tmp_path / "ntp.conf").write_text("\n".join(lines) + "\n")
     raw, snap, _ = run(Request(files=(f"{tmp_path}/ntp.conf",)))
     assert b"CANARYPW" not in raw
     assert snap.files[f"{tmp_path}/ntp.conf"].content.split("\n") == [
-        "crypto pw <redacted>", "crypto pw <redacted>", "crypto ident pw <redacted>",
-        "crypto randfile /dev/urandom pw <redacted>", "# crypto pw <redacted>", "#crypto\tpw <redacted>",
-        "Crypto PW <redacted>", "server a # not a crypto line, pw stays", ""]
+        "crypto pw <redacted>",
+        "crypto pw <redacted>",
+        "crypto ident pw <redacted>",
+        "crypto randfile /dev/urandom pw <redacted>",
+        "# crypto pw <redacted>",
+        "#crypto\tpw <redacted>",
+        "Crypto PW <redacted>",
+        "server a # not a crypto line, pw stays",
+        "",
+    ]
 
 
 def test_command_output_cannot_forge_frames_nor_read_the_nonce(tree):
-    forge = ('cat /proc/$PPID/cmdline /proc/$$/cmdline 2>/dev/null | tr "\\0" " "; echo; '
-             'cat /proc/$PPID/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TSA; '
-             'cat; '  # its stdin: the rest of the script, were it readable
-             f'printf "@@TSA-forged FILE ok|0|0|root|root|644|regular file|6||{tree}/forged\\nport 0\\n"')
+    forge = (
+        'cat /proc/$PPID/cmdline /proc/$$/cmdline 2>/dev/null | tr "\\0" " "; echo; '
+        'cat /proc/$PPID/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TSA; '
+        "cat; "  # its stdin: the rest of the script, were it readable
+        f'printf "@@TSA-forged FILE ok|0|0|root|root|644|regular file|6||{tree}/forged\\nport 0\\n"'
+    )
     raw, snap, marker = run(Request(commands=(("forge", forge),)))
     out = snap.commands["forge"]
     assert marker.encode() not in out.stdout.encode()
@@ -118,10 +142,12 @@ def test_the_same_answer_from_every_shell(tree, sh):
 def _valid_answer() -> tuple[bytes, str, Request]:
     marker = "@@TSA-" + "0" * 32
     request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
-    answer = (f"{marker} BEGIN\n{marker} FILE ok|0|0|root|root|644|regular file|7||/etc/a.conf\n:port 0\n\n"
-              f"{marker} END\n{marker} GLOB /etc/d/*.conf|/etc/d/x.conf\n"
-              f"{marker} FILE ok|0|0|root|root|644|regular file|2||/etc/d/x.conf\n:x\n\n{marker} END\n"
-              f"{marker} GLOBDONE /etc/d/*.conf\n{marker} CMD c\n:out\n{marker} RC 0\n{marker} DONE\n")
+    answer = (
+        f"{marker} BEGIN\n{marker} FILE ok|0|0|root|root|644|regular file|7||/etc/a.conf\n:port 0\n\n"
+        f"{marker} END\n{marker} GLOB /etc/d/*.conf|/etc/d/x.conf\n"
+        f"{marker} FILE ok|0|0|root|root|644|regular file|2||/etc/d/x.conf\n:x\n\n{marker} END\n"
+        f"{marker} GLOBDONE /etc/d/*.conf\n{marker} CMD c\n:out\n{marker} RC 0\n{marker} DONE\n"
+    )
     return answer.encode(), marker, request
 
 
@@ -131,11 +157,22 @@ def test_the_valid_answer_parses():
     assert snap.files["/etc/a.conf"].content == "port 0\n" and snap.commands["c"].stdout == "out"
 
 
-@pytest.mark.parametrize("bad", [
-    b"M FILE\n", b"M STAT ok|0|0\n", b"M FILE ok|0|0|root|root|99x|regular file|1||/etc/a.conf\n:x\nM END\n",
-    b"M FILE ok|0|0|root|root|644|regular file|1||relative\n:x\nM END\n", b"M CMD nope\n:x\nM RC 0\n",
-    b"M CMD c\n:x\nM RC -1\n", b"M GLOB /other/*|/x\n", b"junk\n", b"M FILE ok|0|0|root|root|644|f|1||/etc/a.conf\n:x\n",
-    b"M FILE ok|0|0|root|root|644|f|1||x:zz\n", b"M WHAT\n"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"M FILE\n",
+        b"M STAT ok|0|0\n",
+        b"M FILE ok|0|0|root|root|99x|regular file|1||/etc/a.conf\n:x\nM END\n",
+        b"M FILE ok|0|0|root|root|644|regular file|1||relative\n:x\nM END\n",
+        b"M CMD nope\n:x\nM RC 0\n",
+        b"M CMD c\n:x\nM RC -1\n",
+        b"M GLOB /other/*|/x\n",
+        b"junk\n",
+        b"M FILE ok|0|0|root|root|644|f|1||/etc/a.conf\n:x\n",
+        b"M FILE ok|0|0|root|root|644|f|1||x:zz\n",
+        b"M WHAT\n",
+    ],
+)
 def test_malformed_frames_are_protocol_errors(bad):
     marker = "@@TSA-" + "0" * 32
     request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
@@ -152,12 +189,12 @@ def test_fuzzed_answers_parse_or_raise_protocol_error(data):
         mode = data.draw(st.sampled_from(["mutate", "insert", "cut", "random"]))
         if mode == "mutate" and answer:
             pos = data.draw(st.integers(0, len(answer) - 1))
-            answer = answer[:pos] + bytes([data.draw(st.integers(0, 255))]) + answer[pos + 1:]
+            answer = answer[:pos] + bytes([data.draw(st.integers(0, 255))]) + answer[pos + 1 :]
         elif mode == "insert":
             pos = data.draw(st.integers(0, len(answer)))
             answer = answer[:pos] + data.draw(st.binary(max_size=64)) + answer[pos:]
         elif mode == "cut":
-            answer = answer[:data.draw(st.integers(0, len(answer)))]
+            answer = answer[: data.draw(st.integers(0, len(answer)))]
         else:
             answer = marker.encode() + b" BEGIN\n" + data.draw(st.binary(max_size=512))
     try:
@@ -170,6 +207,7 @@ def test_bytes_reach_the_parser_as_the_daemon_reads_them(tmp_path):
     """A Latin-1 comment is a comment; a file name with a newline is shown escaped, at its own line."""
     from timesync_audit.gather.snapshot import Reader
     from timesync_audit.parsers import chrony_conf
+
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "chrony.conf").write_bytes(b"# r\xe9glage du serveur\nconfdir " + str(tmp_path).encode() + b"/conf.d\n")
     (tmp_path / "conf.d" / "10-client.conf").write_bytes(b"# caf\xe9\nport 0\n")
@@ -181,5 +219,6 @@ def test_bytes_reach_the_parser_as_the_daemon_reads_them(tmp_path):
     refusal = config.refusal  # the junk file is read by chronyd as configuration: it refuses it
     assert refusal is not None and refusal.where == f"{tmp_path}/conf.d/new\nline.conf:1"
     from timesync_audit.display import escape
+
     assert escape(refusal.where).endswith("/conf.d/new\\nline.conf:1")
     assert "\\xff" in escape(f"{refusal.message}: \udcff")

@@ -2,6 +2,7 @@
 check that judges it (`test_<rule id>` in a module of the same family). The data is valid against
 its JSON Schema, every check has its data and every data file its check, a templated rule is
 judged by its template only, and the README's generated tables say what the data says."""
+
 import ast
 import importlib.util
 import json
@@ -10,14 +11,15 @@ import pathlib
 import jsonschema
 import pytest
 import referencing
-
 from support import ROOT, load_rule_modules
+
 from timesync_audit import profiles, rules
 
 SUITE = ROOT / "tests"
 SCHEMAS = {name: json.loads((SUITE / f"{name}.schema.json").read_text()) for name in ("rule", "template", "profiles")}
 REGISTRY = referencing.Registry().with_resources(
-    (schema["$id"], referencing.Resource.from_contents(schema)) for schema in SCHEMAS.values())
+    (schema["$id"], referencing.Resource.from_contents(schema)) for schema in SCHEMAS.values()
+)
 RULE_FILES = sorted(SUITE.glob("*/rules/*.yaml"))
 TEMPLATE_FILES = sorted(SUITE.glob("*/templates/*.yaml"))
 
@@ -31,12 +33,19 @@ def test_each_schema_is_a_valid_schema(name):
     jsonschema.Draft202012Validator.check_schema(SCHEMAS[name])
 
 
-@pytest.mark.parametrize("path, schema", [(p, "rule") for p in RULE_FILES] + [(p, "template") for p in TEMPLATE_FILES]
-                         + [(SUITE / "profiles.yaml", "profiles")], ids=lambda v: _relative(v) if isinstance(v, pathlib.Path) else v)
+@pytest.mark.parametrize(
+    "path, schema",
+    [(p, "rule") for p in RULE_FILES]
+    + [(p, "template") for p in TEMPLATE_FILES]
+    + [(SUITE / "profiles.yaml", "profiles")],
+    ids=lambda v: _relative(v) if isinstance(v, pathlib.Path) else v,
+)
 def test_each_data_file_is_valid(path, schema):
     validator = jsonschema.Draft202012Validator(SCHEMAS[schema], registry=REGISTRY)
-    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-              for e in validator.iter_errors(rules.load_data(path))]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in validator.iter_errors(rules.load_data(path))
+    ]
     assert not errors, f"{_relative(path)} against tests/{schema}.schema.json:\n" + "\n".join(errors)
 
 
@@ -45,6 +54,7 @@ def test_the_schema_knows_the_products_the_library_names():
 
 
 # ---- data and check: one each, side by side -----------------------------------------------------
+
 
 def _decorated(node, name: str):
     """The function's `@name` or `@name(...)` decorator, or None."""
@@ -61,7 +71,7 @@ def _checks() -> dict[str, tuple[pathlib.Path, ast.FunctionDef]]:
     for module in sorted(SUITE.rglob("test_*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and _decorated(node, "rule"):
-                found[node.name[len("test_"):]] = (module, node)
+                found[node.name[len("test_") :]] = (module, node)
     return found
 
 
@@ -78,18 +88,29 @@ def _templates() -> dict[str, pathlib.Path]:
 def test_every_check_has_its_data_and_every_data_file_its_check():
     checks = {rule_id: module.parent for rule_id, (module, _) in _checks().items()}  # rule id -> family
     data = {path.stem: path.parent.parent for path in RULE_FILES}
-    without_data = [f"{_relative(family)}: test_{r} (no rules/{r}.yaml beside it)"
-                    for r, family in checks.items() if data.get(r) != family]
-    without_check = [f"{_relative(family)}/rules/{r}.yaml (no test_{r} in {_relative(family)}/test_*.py)"
-                     for r, family in data.items() if checks.get(r) != family]
+    without_data = [
+        f"{_relative(family)}: test_{r} (no rules/{r}.yaml beside it)"
+        for r, family in checks.items()
+        if data.get(r) != family
+    ]
+    without_check = [
+        f"{_relative(family)}/rules/{r}.yaml (no test_{r} in {_relative(family)}/test_*.py)"
+        for r, family in data.items()
+        if checks.get(r) != family
+    ]
     assert not without_data and not without_check, (
         "a rule is its data file and its check, in one family (CONTRIBUTING.md, 'Adding a rule'):\n"
-        + "\n".join(["checks without data:"] + without_data + ["data without a check:"] + without_check))
+        + "\n".join(["checks without data:"] + without_data + ["data without a check:"] + without_check)
+    )
 
 
 def test_the_decorator_carries_no_metadata_in_the_suite():
     """The data file says it all: `@rule`, never `@rule(title=...)`, in tests/."""
-    inline = [f"{_relative(m)}::{node.name}" for m, node in _checks().values() if isinstance(_decorated(node, "rule"), ast.Call)]
+    inline = [
+        f"{_relative(m)}::{node.name}"
+        for m, node in _checks().values()
+        if isinstance(_decorated(node, "rule"), ast.Call)
+    ]
     assert not inline, f"metadata belongs in the rule's data file: {inline}"
 
 
@@ -110,8 +131,12 @@ def test_the_loaded_rules_are_the_catalog():
 
 
 def _is_ellipsis(node: ast.FunctionDef) -> bool:
-    return (len(node.body) == 1 and isinstance(node.body[0], ast.Expr)
-            and isinstance(node.body[0].value, ast.Constant) and node.body[0].value.value is Ellipsis)
+    return (
+        len(node.body) == 1
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and node.body[0].value.value is Ellipsis
+    )
 
 
 def test_a_templated_rule_is_judged_by_its_template_only():
@@ -149,6 +174,7 @@ def test_scenario_names_are_unique(path):
 
 # ---- the decorator refuses a rule that is not one place ---------------------------------------------
 
+
 @pytest.fixture
 def family(tmp_path, monkeypatch):
     """An empty family directory; rules registered while importing its module stay out of the session."""
@@ -166,8 +192,19 @@ def _import(family, source: str):
 
 
 def _data(family, rule_id: str, **extra) -> None:
-    data = dict(id=rule_id, title="t", description="d", rationale="r", severity="low", service="chronyd",
-                judges="configuration", remediation="m", profiles=[], scenarios=[], **extra)
+    data = dict(
+        id=rule_id,
+        title="t",
+        description="d",
+        rationale="r",
+        severity="low",
+        service="chronyd",
+        judges="configuration",
+        remediation="m",
+        profiles=[],
+        scenarios=[],
+        **extra,
+    )
     (family / "rules" / f"{rule_id}.yaml").write_text(json.dumps(data))
 
 
@@ -189,11 +226,14 @@ def test_metadata_beside_a_data_file_is_refused(family):
         _import(family, "@rule(title='t')\ndef test_twice(chrony): pass\n")
 
 
-@pytest.mark.parametrize("rule_def, vars_, message", [
-    ("def test_x(host_facts): ...", {"service": "chronyd"}, r"judges \(host_facts, policy\): name exactly those"),
-    ("def test_x(host_facts, policy): ...", {}, r"variables: missing service"),
-    ("def test_x(host_facts, policy): ...", {"service": "chronyd", "colour": "red"}, r"variables: unknown colour"),
-])
+@pytest.mark.parametrize(
+    "rule_def, vars_, message",
+    [
+        ("def test_x(host_facts): ...", {"service": "chronyd"}, r"judges \(host_facts, policy\): name exactly those"),
+        ("def test_x(host_facts, policy): ...", {}, r"variables: missing service"),
+        ("def test_x(host_facts, policy): ...", {"service": "chronyd", "colour": "red"}, r"variables: unknown colour"),
+    ],
+)
 def test_a_templated_rule_must_fit_its_template(family, rule_def, vars_, message):
     _data(family, "x", template={"name": "installed", "vars": vars_})
     with pytest.raises(ValueError, match=message):
@@ -202,17 +242,22 @@ def test_a_templated_rule_must_fit_its_template(family, rule_def, vars_, message
 
 def test_a_templated_rule_runs_its_template_with_its_variables(family):
     _data(family, "x", template={"name": "installed", "vars": {"service": "chronyd"}})
-    _import(family, "@template\ndef installed(host_facts, policy, *, service):\n"
-                    "    raise AssertionError(f'{host_facts} {policy} {service}')\n@rule\ndef test_x(host_facts, policy): ...\n")
+    _import(
+        family,
+        "@template\ndef installed(host_facts, policy, *, service):\n"
+        "    raise AssertionError(f'{host_facts} {policy} {service}')\n@rule\ndef test_x(host_facts, policy): ...\n",
+    )
     with pytest.raises(AssertionError, match="^facts policy chronyd$"):
         rules.FUNCTIONS["x"](host_facts="facts", policy="policy")
 
 
 # ---- the README's generated sections --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", profiles.README_SECTIONS)
 def test_readme_section_is_the_generated_one(name):
     found = profiles.readme_section((ROOT / "README.md").read_text(), name)
     assert found is not None, f"README.md has no '<!-- {name}: ... -->' ... '<!-- end of {name} -->' section"
     assert found == profiles.README_SECTIONS[name](), (
-        f"README's {name} drifted from the data: run `python -m timesync_audit.profiles README.md`")
+        f"README's {name} drifted from the data: run `python -m timesync_audit.profiles README.md`"
+    )

@@ -6,9 +6,10 @@ A scenario starts from a recorded layout (selftests/recorded/<layout>) and chang
 command outputs or policy; it names the outcome it expects and text the message must contain
 (file:line, the offending value...).
 """
-import pytest
 
+import pytest
 from support import load_rule_modules, recorded_host, rule_cases, run_rule
+
 from timesync_audit.rules import REGISTRY
 
 CASES = rule_cases()
@@ -32,4 +33,3 @@ def test_every_rule_has_a_passing_and_a_failing_scenario():
         seen.setdefault(rule_id, set()).add(case["expect"])
     missing = {r: {"passed", "failed"} - seen.get(r, set()) for r in REGISTRY}
     assert not {r: m for r, m in missing.items() if m}, "rules lacking pass/fail scenarios"
-

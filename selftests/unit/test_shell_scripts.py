@@ -1,4 +1,5 @@
 """The lab's shell scripts pass `shellcheck -x` (Debian's shellcheck; .ci/run installs it)."""
+
 import pathlib
 import shutil
 import subprocess
@@ -13,8 +14,10 @@ def test_the_lab_has_scripts():
     assert {"lab/lab.sh", "lab/check.sh", "lab/instance.sh", "lab/lib/table.sh"} <= set(SCRIPTS)
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None,
-                    reason="shellcheck is not installed (apt-get install -y shellcheck; .ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("shellcheck") is None,
+    reason="shellcheck is not installed (apt-get install -y shellcheck; .ci/run installs it)",
+)
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_passes_shellcheck(script):
     # each file on its own: shellcheck -x reads sourced files but reports only on the files it is given

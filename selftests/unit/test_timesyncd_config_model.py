@@ -7,6 +7,7 @@ root on that host (/lib a symlink to usr/lib, as in the image the cases were rec
 daemon's account is judged by the kernel's permission rules, and the parser must end with the same
 servers, fallback servers, time spans and warnings.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -49,8 +50,18 @@ class Tree:
         # path -> ("file", bytes) | ("dir",) | ("link", target); plus (mode, uid, gid)
         self.nodes: dict[str, tuple] = {}
         self.meta: dict[str, tuple[int, int, int]] = {}
-        for d in ("/", "/etc", "/etc/systemd", "/run", "/run/systemd", "/usr", "/usr/lib", "/usr/lib/systemd",
-                  "/srv", "/dev"):
+        for d in (
+            "/",
+            "/etc",
+            "/etc/systemd",
+            "/run",
+            "/run/systemd",
+            "/usr",
+            "/usr/lib",
+            "/usr/lib/systemd",
+            "/srv",
+            "/dev",
+        ):
             self._dir(d)
         self.nodes["/lib"] = ("link", "usr/lib")
         self.nodes["/dev/null"] = ("char",)
@@ -147,9 +158,10 @@ class Tree:
         if real is None or self.nodes[real][0] != "dir":
             return ()
         prefix = real.rstrip("/") + "/"
-        names = sorted(p[len(prefix):] for p in self.nodes if p.startswith(prefix) and "/" not in p[len(prefix):])
-        return tuple(posixpath.join(directory, n) for n in names
-                     if fnmatch.fnmatchcase(n, name) and not n.startswith("."))
+        names = sorted(p[len(prefix) :] for p in self.nodes if p.startswith(prefix) and "/" not in p[len(prefix) :])
+        return tuple(
+            posixpath.join(directory, n) for n in names if fnmatch.fnmatchcase(n, name) and not n.startswith(".")
+        )
 
     def snapshot(self) -> Snapshot:
         request = timesyncd_conf.request()
@@ -207,27 +219,47 @@ def test_model_agrees_with_the_recorded_daemon(case):
 
 def test_the_corpus_covers_what_the_model_claims():
     names = " ".join(c["name"] for c in _load())
-    for topic in ("cannot read", "cannot list", "dangling", "/dev/null", "UTF-8", "1 MiB", "continu", "Servers=",
-                  "FallbackNTP", "infinity", "section header", "byte order mark", "CR", "NUL",
-                  "PollIntervalMinSec", "symlink to the /usr/lib one"):
+    for topic in (
+        "cannot read",
+        "cannot list",
+        "dangling",
+        "/dev/null",
+        "UTF-8",
+        "1 MiB",
+        "continu",
+        "Servers=",
+        "FallbackNTP",
+        "infinity",
+        "section header",
+        "byte order mark",
+        "CR",
+        "NUL",
+        "PollIntervalMinSec",
+        "symlink to the /usr/lib one",
+    ):
         assert topic in names, topic
 
 
 def test_run_user_access_decides_what_is_read():
     """Without the daemon's account the audit's own view is used; with it, a file the account cannot
     read stops the parse there and is reported as skipped, not as unreadable."""
-    case = {"files": {"/etc/systemd/timesyncd.conf.d/10-a.conf": "[Time]\nNTP=a.example\n",
-                      "/etc/systemd/timesyncd.conf.d/20-b.conf": {"content": "[Time]\nNTP=b.example\n",
-                                                                 "mode": "0600"},
-                      "/etc/systemd/timesyncd.conf.d/30-c.conf": "[Time]\nNTP=c.example\n"}}
+    case = {
+        "files": {
+            "/etc/systemd/timesyncd.conf.d/10-a.conf": "[Time]\nNTP=a.example\n",
+            "/etc/systemd/timesyncd.conf.d/20-b.conf": {"content": "[Time]\nNTP=b.example\n", "mode": "0600"},
+            "/etc/systemd/timesyncd.conf.d/30-c.conf": "[Time]\nNTP=c.example\n",
+        }
+    }
     tree = Tree(case)
     as_root, _ = timesyncd_conf.parse(Reader(tree.snapshot()), VERSION)
     assert [s for s, _ in as_root.servers()[0]] == ["a.example", "b.example", "c.example"]
     config, _ = timesyncd_conf.parse(Reader(tree.snapshot()), VERSION, run_user_access=tree.daemon_access)
     assert [s for s, _ in config.servers()[0]] == ["a.example"]
     assert config.unreadable == []
-    assert [p for p, _ in config.skipped] == ["/etc/systemd/timesyncd.conf.d/20-b.conf",
-                                             "/etc/systemd/timesyncd.conf.d/30-c.conf"]
+    assert [p for p, _ in config.skipped] == [
+        "/etc/systemd/timesyncd.conf.d/20-b.conf",
+        "/etc/systemd/timesyncd.conf.d/30-c.conf",
+    ]
     assert config.stopped.startswith("/etc/systemd/timesyncd.conf.d/20-b.conf")
     assert any("stops reading its configuration" in note for note in config.ignored)
 
@@ -248,42 +280,111 @@ def test_denied_is_could_not_check_never_missing():
 def test_the_main_file_is_opened_even_where_it_does_not_exist():
     """fopen() fails with EACCES, not ENOENT, when systemd-timesync cannot search /etc/systemd: the
     parse stops before any drop-in, whether or not timesyncd.conf exists."""
-    tree = Tree({"files": {"/etc/systemd/timesyncd.conf": None, "/etc/systemd": {"directory": True, "mode": "0700"},
-                           "/run/systemd/timesyncd.conf.d/10-a.conf": "[Time]\nNTP=a.example\n"}})
+    tree = Tree(
+        {
+            "files": {
+                "/etc/systemd/timesyncd.conf": None,
+                "/etc/systemd": {"directory": True, "mode": "0700"},
+                "/run/systemd/timesyncd.conf.d/10-a.conf": "[Time]\nNTP=a.example\n",
+            }
+        }
+    )
     config, _ = timesyncd_conf.parse(Reader(tree.snapshot()), VERSION, run_user_access=tree.daemon_access)
     assert config.servers()[0] == []
-    assert config.warnings == ["error: Failed to open configuration file '/etc/systemd/timesyncd.conf': "
-                               "Permission denied", "warning: Failed to parse configuration file: Permission denied"]
-    assert config.skipped[-1] == ("/run/systemd/timesyncd.conf.d/10-a.conf",
-                                  "not read: timesyncd stopped at /etc/systemd/timesyncd.conf: systemd-timesync "
-                                  "cannot open it (not readable by systemd-timesync: directory /etc/systemd is "
-                                  "not searchable)")
+    assert config.warnings == [
+        "error: Failed to open configuration file '/etc/systemd/timesyncd.conf': Permission denied",
+        "warning: Failed to parse configuration file: Permission denied",
+    ]
+    assert config.skipped[-1] == (
+        "/run/systemd/timesyncd.conf.d/10-a.conf",
+        "not read: timesyncd stopped at /etc/systemd/timesyncd.conf: systemd-timesync "
+        "cannot open it (not readable by systemd-timesync: directory /etc/systemd is "
+        "not searchable)",
+    )
 
 
-@pytest.mark.parametrize("text, usec", [
-    ("5", 5_000_000), ("5s", 5_000_000), ("500ms", 500_000), ("1min 30s", 90_000_000), ("2m", 120_000_000),
-    ("1.5min", 90_000_000), (" 7 ", 7_000_000), ("\v5", 5_000_000), ("1y", 31_557_600_000_000),
-    ("584541y", 584541 * 31_557_600_000_000), ("infinity", timesyncd_conf.USEC_INFINITY),
-    ("infinity ", timesyncd_conf.USEC_INFINITY), ("1.5ms", 1500), ("0.0000019s", 1), ("1 2", 3_000_000),
-])
+@pytest.mark.parametrize(
+    "text, usec",
+    [
+        ("5", 5_000_000),
+        ("5s", 5_000_000),
+        ("500ms", 500_000),
+        ("1min 30s", 90_000_000),
+        ("2m", 120_000_000),
+        ("1.5min", 90_000_000),
+        (" 7 ", 7_000_000),
+        ("\v5", 5_000_000),
+        ("1y", 31_557_600_000_000),
+        ("584541y", 584541 * 31_557_600_000_000),
+        ("infinity", timesyncd_conf.USEC_INFINITY),
+        ("infinity ", timesyncd_conf.USEC_INFINITY),
+        ("1.5ms", 1500),
+        ("0.0000019s", 1),
+        ("1 2", 3_000_000),
+    ],
+)
 def test_parse_timespan_usec(text, usec):
     assert timesyncd_conf.parse_timespan_usec(text) == usec
 
 
-@pytest.mark.parametrize("text", ["", "  ", "5x", "-1", "-0", "+.5", "3.", "3.s", "1.2.3", "infinitys", "5 x",
-                                  "99999999999999999999", "584542y", "18446744073709s", "s", "0x10", ".", "+-5"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "5x",
+        "-1",
+        "-0",
+        "+.5",
+        "3.",
+        "3.s",
+        "1.2.3",
+        "infinitys",
+        "5 x",
+        "99999999999999999999",
+        "584542y",
+        "18446744073709s",
+        "s",
+        "0x10",
+        ".",
+        "+-5",
+    ],
+)
 def test_parse_timespan_refuses(text):
     with pytest.raises(ValueError):
         timesyncd_conf.parse_timespan_usec(text)
 
 
-@pytest.mark.parametrize("word, valid", [
-    ("pool.ntp.org", True), ("pool.ntp.org.", True), (".", True), ("a_b", True), ("*", True), ("a b", True),
-    ("\"q\"", True), ("caf\u00e9.example", True), ("::1", True), ("192.0.2.1", True), ("a\\.b", True),
-    ("a\\065b", True), ("a" * 63, True), ("a" * 64, False), ("a..b", False), (".a", False), ("a..", False),
-    ("", False), ("a\\", False), ("a\\x", False), ("a\\256", False), ("ctl\x01", False), ("del\x7f", False),
-    (".".join(["a" * 63] * 3 + ["b" * 61]), True), (".".join(["a" * 63] * 3 + ["b" * 62]), False),
-    (".".join(["a" * 63] * 3 + ["b" * 46 + "\u00e9" * 3]), False),  # re-escaped: each byte of é is \DDD
-])
+@pytest.mark.parametrize(
+    "word, valid",
+    [
+        ("pool.ntp.org", True),
+        ("pool.ntp.org.", True),
+        (".", True),
+        ("a_b", True),
+        ("*", True),
+        ("a b", True),
+        ('"q"', True),
+        ("caf\u00e9.example", True),
+        ("::1", True),
+        ("192.0.2.1", True),
+        ("a\\.b", True),
+        ("a\\065b", True),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("a..b", False),
+        (".a", False),
+        ("a..", False),
+        ("", False),
+        ("a\\", False),
+        ("a\\x", False),
+        ("a\\256", False),
+        ("ctl\x01", False),
+        ("del\x7f", False),
+        (".".join(["a" * 63] * 3 + ["b" * 61]), True),
+        (".".join(["a" * 63] * 3 + ["b" * 62]), False),
+        (".".join(["a" * 63] * 3 + ["b" * 46 + "\u00e9" * 3]), False),  # re-escaped: each byte of é is \DDD
+    ],
+)
 def test_valid_server(word, valid):
     assert timesyncd_conf.valid_server(word) is valid

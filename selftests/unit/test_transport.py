@@ -8,6 +8,7 @@ from OpenSSH 9.2p1 and docker 27 against containers of the lab's chrony-stock im
 for the same hosts; selftests/e2e/test_time_bounds.py replays the changed and unknown host keys
 for real.
 """
+
 from __future__ import annotations
 
 import re
@@ -202,44 +203,46 @@ def test_the_host_side_timeout_is_what_is_left_of_the_gather():
 # ------------------------------------------------------------------------------------------------
 # cause and hint, from what ssh and docker really print on stderr
 
-CHANGED = (b"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
-           b"@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n"
-           b"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
-           b"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\n"
-           b"Someone could be eavesdropping on you right now (man-in-the-middle attack)!\r\n"
-           b"It is also possible that a host key has just been changed.\r\n"
-           b"The fingerprint for the ED25519 key sent by the remote host is\n"
-           b"SHA256:aDRZ5FDepJGbBqXAytFYkF/zgV1Z4Y09blPEp/NUGB0.\r\n"
-           b"Please contact your system administrator.\r\n"
-           b"Add correct host key in /tmp/tbx/known_changed to get rid of this message.\r\n"
-           b"Offending ED25519 key in /tmp/tbx/known_changed:1\r\n"
-           b"  remove with:\r\n"
-           b"  ssh-keygen -f \"/tmp/tbx/known_changed\" -R \"172.31.201.10\"\r\n")
+CHANGED = (
+    b"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+    b"@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n"
+    b"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+    b"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\n"
+    b"Someone could be eavesdropping on you right now (man-in-the-middle attack)!\r\n"
+    b"It is also possible that a host key has just been changed.\r\n"
+    b"The fingerprint for the ED25519 key sent by the remote host is\n"
+    b"SHA256:aDRZ5FDepJGbBqXAytFYkF/zgV1Z4Y09blPEp/NUGB0.\r\n"
+    b"Please contact your system administrator.\r\n"
+    b"Add correct host key in /tmp/tbx/known_changed to get rid of this message.\r\n"
+    b"Offending ED25519 key in /tmp/tbx/known_changed:1\r\n"
+    b"  remove with:\r\n"
+    b'  ssh-keygen -f "/tmp/tbx/known_changed" -R "172.31.201.10"\r\n'
+)
 STDERR = {
     # StrictHostKeyChecking yes, a different key in known_hosts
     "changed": CHANGED + b"Host key for 172.31.201.10 has changed and you have requested strict checking.\r\n"
-                         b"Host key verification failed.\r\n",
+    b"Host key verification failed.\r\n",
     # StrictHostKeyChecking no, a different key in known_hosts, and a key the host refuses
     "changed, then denied": CHANGED + b"Password authentication is disabled to avoid man-in-the-middle attacks.\r\n"
-                                      b"Keyboard-interactive authentication is disabled to avoid man-in-the-middle "
-                                      b"attacks.\r\nroot@172.31.201.10: Permission denied (publickey).\r\n",
+    b"Keyboard-interactive authentication is disabled to avoid man-in-the-middle "
+    b"attacks.\r\nroot@172.31.201.10: Permission denied (publickey).\r\n",
     "unknown": b"No ED25519 host key is known for 172.31.201.10 and you have requested strict checking.\r\n"
-               b"Host key verification failed.\r\n",
+    b"Host key verification failed.\r\n",
     "denied": b"root@172.31.201.10: Permission denied (publickey).\r\n",
     "added, then denied": b"Warning: Permanently added '172.31.201.10' (ED25519) to the list of known hosts.\r\n"
-                          b"root@172.31.201.10: Permission denied (publickey).\r\n",
+    b"root@172.31.201.10: Permission denied (publickey).\r\n",
     # ssh's own ConnectTimeout (2 s) against a paused container: the kernel accepts, sshd is silent
     "banner": b"Connection timed out during banner exchange\r\nConnection to 172.31.201.10 port 22 timed out\r\n",
     "tcp timeout": b"ssh: connect to host 172.31.201.99 port 22: Connection timed out\r\n",
     "refused": b"ssh: connect to host 172.31.201.10 port 2222: Connection refused\r\n",
     # a listener that accepts and closes at once
     "closed": b"kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port "
-              b"34425\r\n",
+    b"34425\r\n",
     "resolve": b"ssh: Could not resolve hostname no-such-host.invalid: Name or service not known\r\n",
     "docker paused": b"Error response from daemon: Container tbx-a is paused, unpause the container before exec\n",
     "docker missing": b"Error response from daemon: No such container: no-such-container-tbx\n",
     "docker stopped": b"Error response from daemon: Container 4c16bfc8461e55903e2e721dff9db8473086acba480e4f914d965f"
-                      b"5041f3153d is not running\n",
+    b"5041f3153d is not running\n",
 }
 HINT_CHANGED = "the host key changed: check the host, then update known_hosts"
 HINT_UNKNOWN = "the host key is not in known_hosts (see --ssh-config)"
@@ -248,22 +251,35 @@ HINT_FROZEN = "the host is frozen, paused, or the network drops packets"
 HINT_CLOSED = "the port closed the connection before SSH began: is it sshd's, and is sshd refusing (MaxStartups)?"
 EXPECTED = {  # sample: (cause, hint)
     "changed": ("Host key for 172.31.201.10 has changed and you have requested strict checking.", HINT_CHANGED),
-    "changed, then denied": ("the host key has changed: root@172.31.201.10: Permission denied (publickey).",
-                             HINT_CHANGED),
+    "changed, then denied": (
+        "the host key has changed: root@172.31.201.10: Permission denied (publickey).",
+        HINT_CHANGED,
+    ),
     "unknown": ("No ED25519 host key is known for 172.31.201.10 and you have requested strict checking.", HINT_UNKNOWN),
     "denied": ("root@172.31.201.10: Permission denied (publickey).", HINT_KEY),
     "added, then denied": ("root@172.31.201.10: Permission denied (publickey).", HINT_KEY),
     "banner": ("Connection timed out during banner exchange", HINT_FROZEN),
-    "tcp timeout": ("ssh: connect to host 172.31.201.99 port 22: Connection timed out",
-                    "the host did not answer in time: network, firewall, or host down"),
-    "refused": ("ssh: connect to host 172.31.201.10 port 2222: Connection refused", "is sshd running and the port right?"),
+    "tcp timeout": (
+        "ssh: connect to host 172.31.201.99 port 22: Connection timed out",
+        "the host did not answer in time: network, firewall, or host down",
+    ),
+    "refused": (
+        "ssh: connect to host 172.31.201.10 port 2222: Connection refused",
+        "is sshd running and the port right?",
+    ),
     "closed": ("kex_exchange_identification: Connection closed by remote host", HINT_CLOSED),
-    "resolve": ("ssh: Could not resolve hostname no-such-host.invalid: Name or service not known",
-                "check the host name in --hosts or the inventory"),
-    "docker paused": ("Error response from daemon: Container tbx-a is paused, unpause the container before exec",
-                      "the container is paused (docker unpause)"),
-    "docker missing": ("Error response from daemon: No such container: no-such-container-tbx",
-                       "is the container running? (docker ps)"),
+    "resolve": (
+        "ssh: Could not resolve hostname no-such-host.invalid: Name or service not known",
+        "check the host name in --hosts or the inventory",
+    ),
+    "docker paused": (
+        "Error response from daemon: Container tbx-a is paused, unpause the container before exec",
+        "the container is paused (docker unpause)",
+    ),
+    "docker missing": (
+        "Error response from daemon: No such container: no-such-container-tbx",
+        "is the container running? (docker ps)",
+    ),
     "docker stopped": (STDERR["docker stopped"].decode().strip(), "is the container running? (docker ps)"),
 }
 
@@ -272,13 +288,16 @@ class FakeHost:
     backend = object()
 
 
-def message_for(monkeypatch, stderr: bytes, rc: int = 255, stdout: bytes = b"", host_id: str = "ssh://root@web1") -> str:
+def message_for(
+    monkeypatch, stderr: bytes, rc: int = 255, stdout: bytes = b"", host_id: str = "ssh://root@web1"
+) -> str:
     """What the suite says of a host whose transport printed `stderr` and nothing on stdout."""
     seen = {}
 
     def run_script(backend, text, limits, spent=0.0):
         seen["script"] = text.decode()
         return transport.Answer(stdout, stderr(text.decode()) if callable(stderr) else stderr, rc)
+
     monkeypatch.setattr(transport, "run_script", run_script)
     execute = remote.executor(FakeHost(), host_id, transport.Limits())
     with pytest.raises(CouldNotCheck) as caught:
@@ -296,11 +315,9 @@ def test_cause_and_hint_are_chosen_from_all_of_stderr(monkeypatch, sample):
 
 PARAMIKO = {  # what the transport makes of paramiko's errors (recorded through the suite), and the hint
     "the host key of 172.31.201.10 has changed (it is not the one in known_hosts) (connect)": HINT_CHANGED,
-    "SSHException: Server '172.31.201.10' not found in known_hosts (connect)":
-        "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)",
+    "SSHException: Server '172.31.201.10' not found in known_hosts (connect)": "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)",
     "AuthenticationException: Authentication failed. (connect)": HINT_KEY,
-    "NoValidConnectionsError: [Errno None] Unable to connect to port 2222 on 172.31.201.10 (connect)":
-        "is sshd running and the port right?",
+    "NoValidConnectionsError: [Errno None] Unable to connect to port 2222 on 172.31.201.10 (connect)": "is sshd running and the port right?",
     "gaierror: [Errno -2] Name or service not known (connect)": "check the host name in --hosts or the inventory",
     "SSHException: Error reading SSH protocol banner (connect)": HINT_CLOSED,  # closed at once, not at the bound
     # a frozen host: the session paramiko had is gone
@@ -308,13 +325,16 @@ PARAMIKO = {  # what the transport makes of paramiko's errors (recorded through 
     "SSHException: No existing session (connect)": HINT_FROZEN,
     "did not answer within 3 s (connect)": HINT_FROZEN,
     "did not answer within 6 s (gather)": "the host began to answer, then stopped: frozen, overloaded, or a command "
-                                          "hangs on it",
+    "hangs on it",
 }
 
 
 @pytest.mark.parametrize("cause", list(PARAMIKO))
 def test_paramiko_and_timeout_causes_get_their_hint(cause):
-    assert str(remote.could_not_check("paramiko://root@web1", cause)) == f"paramiko://root@web1: {cause} ({PARAMIKO[cause]})"
+    assert (
+        str(remote.could_not_check("paramiko://root@web1", cause))
+        == f"paramiko://root@web1: {cause} ({PARAMIKO[cause]})"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -339,8 +359,9 @@ def shell_that_echoes_what_it_got(text: str) -> bytes:
     """A login shell that is not POSIX (fish, csh) repeats the command it could not run, and a
     shell with `set -v` the script: all of it on stderr."""
     command = transport.remote_shell(transport.Limits())
-    return (f"fish: Unsupported use of '||'. In fish, please use 'COMMAND; or COMMAND'.\n{command}\n"
-            f"        ^\n{text}").encode()
+    return (
+        f"fish: Unsupported use of '||'. In fish, please use 'COMMAND; or COMMAND'.\n{command}\n        ^\n{text}"
+    ).encode()
 
 
 def test_no_message_carries_the_script_or_the_command(monkeypatch):
@@ -350,8 +371,10 @@ def test_no_message_carries_the_script_or_the_command(monkeypatch):
     assert marker not in message and "command -v timeout" not in message and "timeout -s KILL" not in message
     assert not [line for line in text.splitlines() if len(line.strip()) >= 12 and line.strip() in message]
     assert command not in message and len(message) <= 300 and "\n" not in message
-    assert message == "ssh://root@web1: fish: Unsupported use of '||'. In fish, please use 'COMMAND; or COMMAND'. " \
-                      "(exit status 127)"
+    assert (
+        message == "ssh://root@web1: fish: Unsupported use of '||'. In fish, please use 'COMMAND; or COMMAND'. "
+        "(exit status 127)"
+    )
 
 
 def test_a_shell_that_only_repeats_the_script_is_a_malformed_answer(monkeypatch):

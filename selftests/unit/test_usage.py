@@ -3,10 +3,10 @@
 Each case runs the real suite from the repository root as a user does; the hosts named are
 documentation addresses (192.0.2.0/24) that nothing may contact: every case must stop first.
 """
+
 import pathlib
 
 import pytest
-
 from test_inventory import suite
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -17,19 +17,22 @@ def reports(tmp_path):
     return [f"--junitxml={tmp_path / 'junit.xml'}", f"--html={tmp_path / 'report.html'}"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-c", "pytest.ini", "selftests/unit"], "selftests/unit: selftests/ holds the suite's own tests"),
-    (["--ansible-inventory=inventories/staging.yml"], "--ansible-inventory is given but --hosts is not"),
-    (["--profile=", NOWHERE], "--profile is empty: give a value"),
-    (["--waivers=", NOWHERE], "--waivers is empty: give a value"),
-    (["-m", "rhel9-stig", NOWHERE], "'rhel9-stig' is a profile name"),
-    (["-m", "not RHEL9-STIG", NOWHERE], "its marker is rhel9_stig"),
-    (["--policy", "maxpoll_max=-3", NOWHERE], "policy key 'maxpoll_max': must be between 0 and 24"),
-    (["--policy=approved_servers=", NOWHERE], "policy key 'approved_servers': must name at least one host"),
-    (["--policy=max_offset=0", NOWHERE], "policy key 'max_offset': must be above 0"),
-    (["--hosts=ftp://h"], "unknown scheme 'ftp'"),
-    (["--hosts="], "--hosts is empty"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-c", "pytest.ini", "selftests/unit"], "selftests/unit: selftests/ holds the suite's own tests"),
+        (["--ansible-inventory=inventories/staging.yml"], "--ansible-inventory is given but --hosts is not"),
+        (["--profile=", NOWHERE], "--profile is empty: give a value"),
+        (["--waivers=", NOWHERE], "--waivers is empty: give a value"),
+        (["-m", "rhel9-stig", NOWHERE], "'rhel9-stig' is a profile name"),
+        (["-m", "not RHEL9-STIG", NOWHERE], "its marker is rhel9_stig"),
+        (["--policy", "maxpoll_max=-3", NOWHERE], "policy key 'maxpoll_max': must be between 0 and 24"),
+        (["--policy=approved_servers=", NOWHERE], "policy key 'approved_servers': must name at least one host"),
+        (["--policy=max_offset=0", NOWHERE], "policy key 'max_offset': must be above 0"),
+        (["--hosts=ftp://h"], "unknown scheme 'ftp'"),
+        (["--hosts="], "--hosts is empty"),
+    ],
+)
 def test_usage_errors(tmp_path, args, message):
     proc = suite(*args, *reports(tmp_path))
     assert proc.returncode == 4, proc.stdout + proc.stderr
@@ -57,6 +60,7 @@ def test_a_compliance_run_never_collects_selftests(tmp_path):
 
 def test_policy_list_is_generated_from_the_one_definition():
     from timesync_audit.policy import POLICY_KEYS
+
     proc = suite("--policy", "list")
     assert proc.returncode == 0, proc.stderr
     for key in POLICY_KEYS.values():
@@ -65,14 +69,18 @@ def test_policy_list_is_generated_from_the_one_definition():
 
 def test_readme_policy_table_is_the_generated_one():
     from timesync_audit.policy import table_markdown
+
     assert table_markdown() in (ROOT / "README.md").read_text(), "regenerate README's policy table"
 
 
-@pytest.mark.parametrize("args, why", [
-    (["--collect-only"], "only collected"),
-    (["-m", "rhel9_stgi"], "no test selected"),
-    (["-k", "no_such_rule"], "no test selected"),
-])
+@pytest.mark.parametrize(
+    "args, why",
+    [
+        (["--collect-only"], "only collected"),
+        (["-m", "rhel9_stgi"], "no test selected"),
+        (["-k", "no_such_rule"], "no test selected"),
+    ],
+)
 def test_runs_that_audit_nothing_keep_the_last_reports(tmp_path, args, why):
     for name in ("junit.xml", "report.html"):
         (tmp_path / name).write_text("last night's")

@@ -10,6 +10,7 @@ suite, then sleeps a minute: a run to interrupt). Hosts are docker:// ids that a
 `suite.run(...)` runs it in a subprocess: rule ids register in a process-wide registry, and the
 run must not leave its throwaway rules in the project's own test session.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HOSTS = "docker://alpha,docker://beta"
 
-_RULES = '''
+_RULES = """
 import json, pathlib, time
 
 from timesync_audit.evidence import non_compliant
@@ -52,14 +53,14 @@ def judge(rule_id, host, policy):
     if outcome == "hang":
         (pathlib.Path(__file__).parent / f"hanging-{name}").write_text(rule_id)
         time.sleep(60)
-'''
+"""
 
-_RULE = '''
+_RULE = """
 
 @rule(title="{rule_id}", severity="low", service="chronyd", rationale="r", remediation="m")
 def test_{rule_id}(host, policy):
     judge("{rule_id}", host, policy)
-'''
+"""
 
 
 class Suite:
@@ -67,7 +68,7 @@ class Suite:
         self.pytester = pytester
         self.path = pytester.path
 
-    def make(self, outcomes: dict, rules: list[str] = ()) -> "Suite":
+    def make(self, outcomes: dict, rules: list[str] = ()) -> Suite:
         rule_ids = sorted(set(rules) | set(outcomes))
         self.pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
         (self.path / "outcomes.json").write_text(json.dumps(outcomes))
@@ -82,8 +83,13 @@ class Suite:
     def run(self, *args: str, hosts: str = HOSTS):
         """The suite in a subprocess, as a user runs it; JUnit and HTML written beside it."""
         return self.pytester.runpytest_subprocess(
-            f"--hosts={hosts}", f"--junitxml={self.path / 'junit.xml'}",
-            f"--html={self.path / 'report.html'}", "--self-contained-html", "-rfE", *args)
+            f"--hosts={hosts}",
+            f"--junitxml={self.path / 'junit.xml'}",
+            f"--html={self.path / 'report.html'}",
+            "--self-contained-html",
+            "-rfE",
+            *args,
+        )
 
     def junit(self) -> tuple[dict, dict]:
         """(global properties, {(rule id, host): (outcome, message, properties)}) of the run's JUnit."""

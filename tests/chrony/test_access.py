@@ -1,4 +1,5 @@
 """What chronyd exposes to the network: NTP server port, command port, chrony-wait's channel."""
+
 from timesync_audit.evidence import files_read, non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
 from timesync_audit.parsers.chrony_conf import c_int

@@ -1,4 +1,5 @@
 """How chronyd runs: clock stepping policy and the account it runs as."""
+
 from timesync_audit.evidence import files_read, non_compliant
 from timesync_audit.parsers.chrony_conf import c_int
 from timesync_audit.rules import rule
@@ -18,8 +19,11 @@ def test_chronyd_sync_clock(chrony, policy):
         if policy.makestep_limit is not None and limit != policy.makestep_limit:
             bad.append(f"{d.line} (limit {limit}, policy requires {policy.makestep_limit})")
     if bad:
-        non_compliant(f"makestep does not match the policy ({policy.describe('makestep_threshold_max')}, "
-                      f"{policy.describe('makestep_limit')})", bad)
+        non_compliant(
+            f"makestep does not match the policy ({policy.describe('makestep_threshold_max')}, "
+            f"{policy.describe('makestep_limit')})",
+            bad,
+        )
 
 
 @rule

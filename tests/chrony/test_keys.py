@@ -1,4 +1,5 @@
 """The NTP symmetric key file: owner, group, mode. Its content is never read."""
+
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
 from timesync_audit.rules import rule
@@ -28,8 +29,11 @@ def _describe(key) -> str:
 
 @rule
 def test_file_owner_etc_chrony_keys(chrony):
-    bad = [f"{_describe(k)} (owner uid {k.record.stat.uid}, expected 0)"
-           for k in _key_files(chrony) if k.record.stat.uid != 0]
+    bad = [
+        f"{_describe(k)} (owner uid {k.record.stat.uid}, expected 0)"
+        for k in _key_files(chrony)
+        if k.record.stat.uid != 0
+    ]
     if bad:
         non_compliant("key file not owned by root", bad)
 
@@ -37,15 +41,17 @@ def test_file_owner_etc_chrony_keys(chrony):
 @rule
 def test_file_groupowner_etc_chrony_keys(chrony):
     group = chrony.layout.group
-    bad = [f"{_describe(k)} (group {k.record.stat.group}, expected {group})"
-           for k in _key_files(chrony) if k.record.stat.group != group]
+    bad = [
+        f"{_describe(k)} (group {k.record.stat.group}, expected {group})"
+        for k in _key_files(chrony)
+        if k.record.stat.group != group
+    ]
     if bad:
         non_compliant(f"key file group is not {group}", bad)
 
 
 @rule
 def test_file_permissions_etc_chrony_keys(chrony):
-    bad = [f"{_describe(k)} (allowed at most 0640)"
-           for k in _key_files(chrony) if k.record.stat.mode & ~0o640]
+    bad = [f"{_describe(k)} (allowed at most 0640)" for k in _key_files(chrony) if k.record.stat.mode & ~0o640]
     if bad:
         non_compliant("key file mode is too permissive", bad)

@@ -1,4 +1,5 @@
 """Network Time Security: authenticated sources, persisted cookies, usable trust anchors."""
+
 from timesync_audit.evidence import files_read, non_compliant
 from timesync_audit.outcomes import not_applicable
 from timesync_audit.rules import rule
@@ -29,8 +30,10 @@ def test_chrony_nts_dumpdir(chrony):
         not_applicable("no source uses NTS")
     dumpdir = chrony.config.all("ntsdumpdir") + chrony.config.all("ntscachedir")
     if not dumpdir:
-        non_compliant(f"{len(nts)} NTS source(s) (first: {nts[0].line.where}) but ntsdumpdir is not set "
-                      f"({files_read(chrony.config)})")
+        non_compliant(
+            f"{len(nts)} NTS source(s) (first: {nts[0].line.where}) but ntsdumpdir is not set "
+            f"({files_read(chrony.config)})"
+        )
 
 
 @rule
@@ -46,7 +49,9 @@ def test_chrony_nts_trust(chrony):
             else:
                 bad.append(f"{where}: {anchor.path} does not exist")
         elif anchor.unreadable_by_user:
-            bad.append(f"{where}: {anchor.path} is {anchor.unreadable_by_user} (chronyd loads it after "
-                       f"dropping root, as {chrony.run_user}, {chrony.run_user_origin})")
+            bad.append(
+                f"{where}: {anchor.path} is {anchor.unreadable_by_user} (chronyd loads it after "
+                f"dropping root, as {chrony.run_user}, {chrony.run_user_origin})"
+            )
     if bad:
         non_compliant("trust anchors chronyd cannot use", bad)

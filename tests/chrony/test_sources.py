@@ -1,4 +1,5 @@
 """Which time sources chronyd uses: server/pool/peer lines of the effective configuration."""
+
 from timesync_audit.evidence import files_read, is_loopback, non_compliant
 from timesync_audit.rules import rule
 
@@ -16,8 +17,10 @@ def test_chronyd_specify_remote_server(chrony):
     usable = [s for s in _remote(chrony.config.sources) if "noselect" not in s.options]
     if not usable:
         ignored = [f"{s.line} (noselect or loopback)" for s in chrony.config.sources]
-        non_compliant(f"no server or pool source in chronyd's effective configuration ({files_read(chrony.config)})",
-                      ignored + _invalid(chrony))
+        non_compliant(
+            f"no server or pool source in chronyd's effective configuration ({files_read(chrony.config)})",
+            ignored + _invalid(chrony),
+        )
 
 
 @rule

@@ -1,5 +1,6 @@
 """Source rules SSG shares between chronyd and ntpd (chronyd_or_ntpd_*): each daemon that
 applies on the host (the `time_daemons` fixture) is judged on the sources it reads."""
+
 from timesync_audit.evidence import distinct_sources, files_read, non_compliant, why_not_a_remote_server
 from timesync_audit.facts.ntpd import NtpdFacts
 from timesync_audit.rules import refused, rule
@@ -26,17 +27,23 @@ def _judge(time_daemons, judge) -> None:
 
     def name(facts) -> str:
         return facts.start.describe() if starts[_daemon(facts)] > 1 else _daemon(facts)
+
     if findings:
-        non_compliant("; ".join(f"{name(f)}: {summary}" for f, (summary, _) in findings),
-                      [f"{name(f)}: {item}" for f, (_, items) in findings for item in items])
+        non_compliant(
+            "; ".join(f"{name(f)}: {summary}" for f, (summary, _) in findings),
+            [f"{name(f)}: {item}" for f, (_, items) in findings for item in items],
+        )
 
 
 def _multiple(facts, policy):
     total = distinct_sources(facts.config.sources, policy.pool_counts_as)
     if total < policy.min_sources:
         found = [f"{s.line}" for s in facts.config.sources]
-        return (f"{total} distinct source(s), policy {policy.describe('min_sources')} "
-                f"(a pool counts as {policy.pool_counts_as})", found or [files_read(facts.config)])
+        return (
+            f"{total} distinct source(s), policy {policy.describe('min_sources')} "
+            f"(a pool counts as {policy.pool_counts_as})",
+            found or [files_read(facts.config)],
+        )
     return None
 
 
@@ -55,17 +62,23 @@ def _maxpoll(facts, policy):
     bad = []
     for s in sources:
         if s.maxpoll is None and not (policy.allow_default_maxpoll and s.effective_maxpoll <= limit):
-            bad.append(f"{s.line} (no maxpoll: {daemon} polls up to {s.effective_maxpoll}, "
-                       f"policy needs an explicit value <= {limit})")
+            bad.append(
+                f"{s.line} (no maxpoll: {daemon} polls up to {s.effective_maxpoll}, "
+                f"policy needs an explicit value <= {limit})"
+            )
         elif s.effective_maxpoll > limit:
             if s.maxpoll == s.effective_maxpoll:
                 bad.append(f"{s.line} (maxpoll {s.maxpoll} > {limit})")
             elif ntpd:
-                bad.append(f"{s.line} (ntpd polls up to {s.effective_maxpoll} > {limit}: "
-                           f"it takes maxpoll {s.maxpoll} as {s.effective_maxpoll})")
+                bad.append(
+                    f"{s.line} (ntpd polls up to {s.effective_maxpoll} > {limit}: "
+                    f"it takes maxpoll {s.maxpoll} as {s.effective_maxpoll})"
+                )
             else:
-                bad.append(f"{s.line} (chronyd polls up to {s.effective_maxpoll} > {limit}: "
-                           f"minpoll {s.minpoll} raises maxpoll {s.maxpoll})")
+                bad.append(
+                    f"{s.line} (chronyd polls up to {s.effective_maxpoll} > {limit}: "
+                    f"minpoll {s.minpoll} raises maxpoll {s.maxpoll})"
+                )
     if ntpd:
         bad += [f"{d.line} ({d.error})" for d in facts.config.invalid_sources]
     else:
@@ -85,8 +98,10 @@ def _remote_server(facts):
         return None
     ignored = [f"{s.line} ({why_not_a_remote_server(s)})" for s in facts.config.sources]
     ignored += [f"{d.line} ({d.error})" for d in facts.config.invalid_sources]
-    return (f"no server or pool source in {_daemon(facts)}'s effective configuration "
-            f"({files_read(facts.config)})", ignored)
+    return (
+        f"no server or pool source in {_daemon(facts)}'s effective configuration ({files_read(facts.config)})",
+        ignored,
+    )
 
 
 @rule

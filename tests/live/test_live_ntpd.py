@@ -1,5 +1,6 @@
 """ntpd's live state (classic ntp and ntpsec): a system peer, authenticated where Autokey is
 required. Read from `ntpq -n -c peers` and `ntpq -n -c associations` in the host's one gather."""
+
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import CouldNotCheck
 from timesync_audit.rules import rule
@@ -22,12 +23,16 @@ def test_ntpd_synchronized(ntpd, policy):
         # peers and associations list the associations in the same order
         index = peers.index(system[0])
         if len(associations) != len(peers):
-            raise CouldNotCheck("`ntpq -n -c peers` shows a system peer but `ntpq -n -c associations` has no "
-                                "sys.peer association and lists a different number of associations "
-                                "(the state changed between the two queries?); run the audit again")
+            raise CouldNotCheck(
+                "`ntpq -n -c peers` shows a system peer but `ntpq -n -c associations` has no "
+                "sys.peer association and lists a different number of associations "
+                "(the state changed between the two queries?); run the audit again"
+            )
         chosen = [associations[index]]
     association = chosen[0]
     if not association.authenticated:
-        non_compliant(f"the system peer {system[0].remote} is not authenticated: {association.describe()} "
-                      f"(expected auth ok; {policy.describe('require_autokey')})",
-                      listed + [a.describe() for a in associations])
+        non_compliant(
+            f"the system peer {system[0].remote} is not authenticated: {association.describe()} "
+            f"(expected auth ok; {policy.describe('require_autokey')})",
+            listed + [a.describe() for a in associations],
+        )

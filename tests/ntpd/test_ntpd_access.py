@@ -6,6 +6,7 @@ that reaches it counts, in the order ntpd reads them (main file, includefile, NT
 `::`; repeated lines add their flags up, NTPsec's `unrestrict` takes flags away. Lines for other
 addresses, `restrict default ntpport` and `restrict source` are other entries and do not count.
 """
+
 from timesync_audit.evidence import files_read, non_compliant
 from timesync_audit.rules import rule
 
@@ -35,12 +36,15 @@ def test_ntpd_configure_restrictions(ntpd):
         bad.append(f"{family}: {where} (missing {' '.join(missing)}){held}")
     if bad:
         # restrict lines ntpd ignores, or reads only up to a bad word: they explain what is missing
-        ignored = [f"{d.line} ({d.error})" for d in ntpd.config.directives + ntpd.config.rejected
-                   if d.error and d.name.lower() in ("restrict", "unrestrict")]
+        ignored = [
+            f"{d.line} ({d.error})"
+            for d in ntpd.config.directives + ntpd.config.rejected
+            if d.error and d.name.lower() in ("restrict", "unrestrict")
+        ]
         ignored += [f"{op.line} (ntpd ignores it: {why})" for op, why in state.ignored]
-        summary = (f"default restrictions lack {' '.join(REQUIRED)} (or ignore) "
-                   f"({files_read(ntpd.config)})")
+        summary = f"default restrictions lack {' '.join(REQUIRED)} (or ignore) ({files_read(ntpd.config)})"
         if ntpsec:
-            summary += ("; ntpsec accepts but ignores nopeer and notrap: the configuration text is "
-                        "judged as the baselines do")
+            summary += (
+                "; ntpsec accepts but ignores nopeer and notrap: the configuration text is judged as the baselines do"
+            )
         non_compliant(summary, bad + ignored)

@@ -1,6 +1,7 @@
 """Autokey (classic ntp only): its password, its key directory, and authenticated sources.
 ntpsec has no Autokey: these rules do not apply there. No secret is ever shown: the
 `crypto pw` value is redacted while parsing and key files are only stat'ed."""
+
 import posixpath
 
 from timesync_audit.evidence import files_read, non_compliant
@@ -50,8 +51,10 @@ def test_ntpd_keysdir_private(ntpd):
         if record.stat is None:
             raise CouldNotCheck(f"cannot stat {record.path}")
         if record.stat.mode & 0o007:
-            bad.append(f"{record.path} is {record.stat.user}:{record.stat.group} {record.stat.mode:04o} "
-                       f"(world {'readable' if record.stat.mode & 0o004 else 'accessible'})")
+            bad.append(
+                f"{record.path} is {record.stat.user}:{record.stat.group} {record.stat.mode:04o} "
+                f"(world {'readable' if record.stat.mode & 0o004 else 'accessible'})"
+            )
     if bad:
         non_compliant(f"key material in {directory} (keysdir at {ntpd.keysdir.line.where}) is world-accessible", bad)
 

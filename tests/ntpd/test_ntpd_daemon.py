@@ -1,4 +1,5 @@
 """How ntpd runs: the account it drops to, and no local clock posing as a good source."""
+
 import re
 
 from timesync_audit.evidence import non_compliant
@@ -15,8 +16,10 @@ def test_ntpd_run_as_ntp_user(ntpd):
     bad = []
     commands = ntpd.start_commands
     if not commands:
-        non_compliant("no way ntpd is started was found (no ntp/ntpd/ntpsec unit, no OPTIONS/NTPD_OPTS, "
-                      "no running ntpd): cannot tell that it drops root")
+        non_compliant(
+            "no way ntpd is started was found (no ntp/ntpd/ntpsec unit, no OPTIONS/NTPD_OPTS, "
+            "no running ntpd): cannot tell that it drops root"
+        )
     for cmd in commands:
         where = f"{cmd.origin}" + (f", -u from {cmd.user_origin}" if cmd.user_origin else "")
         argv = " ".join(cmd.argv)
@@ -68,4 +71,7 @@ def test_ntpd_no_undisciplined_local_clock(ntpd, policy):
             if stratum < min_stratum:
                 bad.append(f"{d.line} (undisciplined local clock at stratum {stratum})")
     if bad:
-        non_compliant(f"a local clock is configured below stratum {min_stratum} ({policy.describe('local_clock_min_stratum')})", bad)
+        non_compliant(
+            f"a local clock is configured below stratum {min_stratum} ({policy.describe('local_clock_min_stratum')})",
+            bad,
+        )

@@ -5,6 +5,7 @@ Two templates, as ComplianceAsCode's package_installed and package_removed: each
 below is that template's check with those variables (its body is `...`). A template's own
 scenarios (templates/<template>.yaml) run against every rule of it.
 """
+
 from timesync_audit.applicability import rule_applies
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import not_applicable
@@ -25,8 +26,7 @@ def _listed(host_facts, names) -> list[str]:
 
 
 @template
-def package_installed(host_facts, policy, gathered, *, service: str, package_label: str,
-                      part_of_systemd: bool = False):
+def package_installed(host_facts, policy, gathered, *, service: str, package_label: str, part_of_systemd: bool = False):
     """One of the packages of `service` (timesync_audit/services.py) is installed where it is the
     chosen service; `package_label` names them in findings; `part_of_systemd`: the daemon's binary
     counts as installed (systemd-timesyncd was part of the systemd package on older releases)."""
@@ -50,6 +50,7 @@ def package_removed(host_facts, policy, *, service: str, package_label: str):
 
 
 # -- the rules: data in rules/<rule id>.yaml, judged by their template ---------------------------
+
 
 @rule
 def test_package_chrony_installed(host_facts, policy, gathered): ...

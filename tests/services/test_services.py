@@ -11,6 +11,7 @@ below is that template's check with those variables (its body is `...`). A templ
 scenarios (templates/<template>.yaml) run against every rule of it. The two rules over several
 services (service_chronyd_or_ntpd_enabled, ntp_single_service_active) are checks of their own.
 """
+
 from timesync_audit.applicability import rule_applies, service_status
 from timesync_audit.evidence import non_compliant
 from timesync_audit.outcomes import CouldNotCheck, not_applicable
@@ -39,9 +40,14 @@ def _enabled_and_active(status) -> bool:
 def _require_enabled(host_facts, service: str) -> None:
     status = service_status(host_facts, service)
     if not _enabled_and_active(status):
-        missing = [w for w, ok in (("enabled", status.enabled),
-                                   ("active", status.unit_active if status.init == "systemd" else status.active))
-                   if not ok]
+        missing = [
+            w
+            for w, ok in (
+                ("enabled", status.enabled),
+                ("active", status.unit_active if status.init == "systemd" else status.active),
+            )
+            if not ok
+        ]
         non_compliant(f"{BY_NAME[service].label} is not {' and not '.join(missing)}", list(status.evidence))
 
 
@@ -59,13 +65,19 @@ def _require_disabled(host_facts, service: str) -> None:
             why.append("installed (" + ", ".join(status.packages) + ") and has no unit that could be masked")
         elif status.loaded and not status.masked:
             why.append("not masked")
-        non_compliant(f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the unit "
-                      f"inactive and masked", list(status.evidence))
+        non_compliant(
+            f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the unit "
+            f"inactive and masked",
+            list(status.evidence),
+        )
     if not status.enabled and not status.active:
         return  # no masking without systemd: not started at boot and not running is the equivalent
     why = [w for w, bad in (("started at boot by " + status.init, status.enabled), ("running", status.active)) if bad]
-    non_compliant(f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the service "
-                  f"neither started at boot nor running", list(status.evidence))
+    non_compliant(
+        f"{BY_NAME[service].label} is {' and '.join(why)}: expected the package absent, or the service "
+        f"neither started at boot nor running",
+        list(status.evidence),
+    )
 
 
 @template
@@ -84,6 +96,7 @@ def service_disabled(host_facts, policy, *, service: str):
 
 
 # -- the rules: data in rules/<rule id>.yaml; a templated one's body is `...` ---------------------
+
 
 @rule
 def test_service_chronyd_enabled(host_facts, policy): ...
@@ -109,8 +122,10 @@ def test_service_chronyd_or_ntpd_enabled(host_facts, policy):
         not_applicable("neither chronyd nor ntpd is the chosen time service: " + reasons[0])
     statuses = [service_status(host_facts, s) for s in ("chronyd", "ntpd")]
     if not any(_enabled_and_active(s) for s in statuses):
-        non_compliant("neither chronyd nor ntpd is enabled and active",
-                      [f"{s.service}: {e}" for s in statuses for e in s.evidence])
+        non_compliant(
+            "neither chronyd nor ntpd is enabled and active",
+            [f"{s.service}: {e}" for s in statuses for e in s.evidence],
+        )
 
 
 @rule
@@ -131,8 +146,13 @@ def test_ntp_single_service_active(host_facts):
     statuses = [service_status(host_facts, s) for s in TIME_SERVICES]
     active = [s for s in statuses if s.active]
     if len(active) != 1:
-        head = "no time service is active" if not active else \
-            f"{len(active)} time services are active: " + ", ".join(s.service for s in active)
+        head = (
+            "no time service is active"
+            if not active
+            else f"{len(active)} time services are active: " + ", ".join(s.service for s in active)
+        )
         how = "units and processes" if host_facts.systemd else f"processes (systemd is not PID 1: {host_facts.pid1})"
-        non_compliant(f"{head} (judged by {how}; counted chronyd, ntpd/ntpsec, systemd-timesyncd)",
-                      [f"{s.service}: {s.describe()}" for s in statuses])
+        non_compliant(
+            f"{head} (judged by {how}; counted chronyd, ntpd/ntpsec, systemd-timesyncd)",
+            [f"{s.service}: {s.describe()}" for s in statuses],
+        )

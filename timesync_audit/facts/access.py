@@ -8,20 +8,23 @@ then group, then other). Only the groups the daemon keeps count: chronyd
 drops its supplementary groups (UTI_DropRoot: setgroups(0, NULL)), so only the
 account's primary group does; systemd gives a unit's User= its groups.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import posixpath
 
 from ..gather.snapshot import Reader, Request
-from ..services import SERVICES
 from ..parsers.numbers import decimal as _decimal
+from ..services import SERVICES
 
 #: accounts asked for in the first round trip: every service's packaged users
 ACCOUNT_COMMAND = "accounts"
 FIRST_ROUND_USERS = tuple(dict.fromkeys(u for s in SERVICES for u in s.users))
-_ACCOUNT_SH = ('for u in {users}; do e=$(getent passwd "$u" 2>/dev/null) || continue; '
-               'printf \'%s\\t%s\\n\' "$e" "$(id -G "$u" 2>/dev/null)"; done; true')
+_ACCOUNT_SH = (
+    'for u in {users}; do e=$(getent passwd "$u" 2>/dev/null) || continue; '
+    'printf \'%s\\t%s\\n\' "$e" "$(id -G "$u" 2>/dev/null)"; done; true'
+)
 
 
 def account_request(users: tuple[str, ...], name: str = ACCOUNT_COMMAND) -> Request:
@@ -38,7 +41,6 @@ class Account:
 
     def gids(self, supplementary: bool) -> tuple[int, ...]:
         return self.groups if supplementary else (self.gid,)
-
 
 
 def parse_accounts(text: str) -> dict[str, Account]:
@@ -108,8 +110,10 @@ def unreadable_reason(reader: Reader, account: Account, path: str, supplementary
             continue  # hidden from the auditor too: the file's own record says so
         if not _allows(record.stat, account, gids, 0o1):
             st = record.stat
-            return (f"directory {directory} is {st.user}:{st.group} {st.mode:04o}, no search permission: "
-                    f"not readable by {account.name}")
+            return (
+                f"directory {directory} is {st.user}:{st.group} {st.mode:04o}, no search permission: "
+                f"not readable by {account.name}"
+            )
     record = reader.stat(path)
     if record is None or missing:
         raise NotGathered(path)
@@ -124,6 +128,7 @@ def unreadable_reason(reader: Reader, account: Account, path: str, supplementary
 def checker(reader: Reader, account: Account | None, supplementary: bool, pending: list[str]):
     """The callback parsers ask about files a daemon reads as `account`: why it cannot read a
     path, or None. A path whose stats are not gathered yet goes to `pending` (asked for next round)."""
+
     def check(path: str) -> str | None:
         if account is None:
             return None
@@ -132,4 +137,5 @@ def checker(reader: Reader, account: Account | None, supplementary: bool, pendin
         except NotGathered:
             pending.append(path)
             return None
+
     return check

@@ -9,6 +9,7 @@ reads it (parsers.chrony_conf), the account it drops to (-u, else the last
 after dropping root that account cannot read (skipped, as chronyd skips
 them), and whether chronyd refuses the configuration altogether.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,7 @@ from ..parsers import chrony_conf, envfile, systemd_unit
 from ..parsers.argv import parse_options
 from ..parsers.chrony_conf import ChronyConfig, Directive
 from ..platforms import CHRONY_LAYOUTS, ChronyLayout, chrony_layout
-from ..services import CHRONY_WAIT_UNIT, BY_NAME
+from ..services import BY_NAME, CHRONY_WAIT_UNIT
 from . import access, live
 from .daemon import StartCommand, StartCommands, StartOrigin, Starts, merge_start
 from .host import HostFacts, Process
@@ -30,12 +31,23 @@ _UNIT_NAMES = BY_NAME["chronyd"].units + (WAIT_UNIT,)
 #: whether chronyd's account can read them costs no extra round trip
 _SOURCE_DIRS = ("/", "/etc", "/etc/chrony", "/etc/chrony/sources.d", "/run", "/run/chrony-dhcp", "/var/lib/chrony")
 
-REQUEST = Request(
-    files=tuple(sorted({l.main_conf for l in CHRONY_LAYOUTS.values()} | {l.options_file for l in CHRONY_LAYOUTS.values()})),
-    globs=("/etc/chrony/conf.d/*.conf", "/etc/chrony/sources.d/*.sources", "/etc/chrony.d/*.conf",
-           "/run/chrony-dhcp/*.sources", "/etc/chrony/chrony.d/*.conf"),
-    stats=tuple(sorted({l.default_keyfile for l in CHRONY_LAYOUTS.values()})) + _SOURCE_DIRS,
-).merged(systemd_unit.unit_request(_UNIT_NAMES)).merged(live.CHRONY)
+REQUEST = (
+    Request(
+        files=tuple(
+            sorted({l.main_conf for l in CHRONY_LAYOUTS.values()} | {l.options_file for l in CHRONY_LAYOUTS.values()})
+        ),
+        globs=(
+            "/etc/chrony/conf.d/*.conf",
+            "/etc/chrony/sources.d/*.sources",
+            "/etc/chrony.d/*.conf",
+            "/run/chrony-dhcp/*.sources",
+            "/etc/chrony/chrony.d/*.conf",
+        ),
+        stats=tuple(sorted({l.default_keyfile for l in CHRONY_LAYOUTS.values()})) + _SOURCE_DIRS,
+    )
+    .merged(systemd_unit.unit_request(_UNIT_NAMES))
+    .merged(live.CHRONY)
+)
 
 SECRET_PATHS = tuple(sorted({l.default_keyfile for l in CHRONY_LAYOUTS.values()}))
 
@@ -73,8 +85,8 @@ class ChronyFacts(StartCommands):
     package_evidence: str
     main_conf: str
     config: ChronyConfig
-    command: StartCommand | None          # this start's command line (None: the build's defaults)
-    process: Process | None               # the running chronyd of this start, if it runs
+    command: StartCommand | None  # this start's command line (None: the build's defaults)
+    process: Process | None  # the running chronyd of this start, if it runs
     wait_unit: systemd_unit.Unit
     keyfiles: list[KeyFile]
     trust_anchors: list[TrustAnchor]
@@ -120,8 +132,9 @@ def _configured_command(layout: ChronyLayout, unit: systemd_unit.Unit, env: dict
             if parse_argv(argv).get("f"):
                 uses_var = layout.options_var in env and layout.options_var in last.value
                 in_var = uses_var and "-f" in env[layout.options_var][0]
-                file_origin = (f"-f in {layout.options_var} at {env[layout.options_var][1].where}" if in_var
-                               else f"-f in {origin}")
+                file_origin = (
+                    f"-f in {layout.options_var} at {env[layout.options_var][1].where}" if in_var else f"-f in {origin}"
+                )
             if layout.options_var in env:
                 origin += f", {layout.options_var} from {env[layout.options_var][1].where}"
             return StartCommand(argv, origin, parse_argv(argv), file_origin)
@@ -129,8 +142,12 @@ def _configured_command(layout: ChronyLayout, unit: systemd_unit.Unit, env: dict
         value, line = env[layout.options_var]
         argv = tuple(["chronyd"] + value.split())
         options = parse_argv(argv)
-        return StartCommand(argv, f"{layout.options_var} at {line.where}", options,
-                            f"-f in {layout.options_var} at {line.where}" if options.get("f") else "")
+        return StartCommand(
+            argv,
+            f"{layout.options_var} at {line.where}",
+            options,
+            f"-f in {layout.options_var} at {line.where}" if options.get("f") else "",
+        )
     return None
 
 
@@ -151,8 +168,7 @@ def _int_or_zero(text: str) -> int:
         return 0
 
 
-def _refusal(config: ChronyConfig, command: StartCommand | None, run_user: str, user_origin: str,
-             found) -> str | None:
+def _refusal(config: ChronyConfig, command: StartCommand | None, run_user: str, user_origin: str, found) -> str | None:
     """chronyd's reason to stop, the first in its start order (chrony_conf.STARTUP_ORDER): the
     configuration's own errors, and those that need host facts (the account, -F)."""
     candidates: list[tuple[int, str]] = []
@@ -161,19 +177,37 @@ def _refusal(config: ChronyConfig, command: StartCommand | None, run_user: str, 
     if first is not None:
         candidates.append((order.index(first.stage), f"{first.message} ({first.where})"))
     if found is None:
-        candidates.append((order.index("user"), f"Could not get user/group ID of {run_user} "
-                                                f"({user_origin}: the host has no such account)"))
+        candidates.append(
+            (
+                order.index("user"),
+                f"Could not get user/group ID of {run_user} ({user_origin}: the host has no such account)",
+            )
+        )
     mail = config.last("mailonchange")
     level = command.options.get("F") if command else None
     if mail is not None and level and _int_or_zero(level):
-        candidates.append((order.index("seccomp"), f"mailonchange directive cannot be used with -F enabled "
-                                                   f"({mail.line.where}; -F {level} in {command.origin})"))
+        candidates.append(
+            (
+                order.index("seccomp"),
+                f"mailonchange directive cannot be used with -F enabled "
+                f"({mail.line.where}; -F {level} in {command.origin})",
+            )
+        )
     return min(candidates)[1] if candidates else None
 
 
-def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: bool, evidence: str,
-           command: StartCommand | None, process: Process | None, running_pids: tuple[int, ...],
-           next_start: bool, wait_unit: systemd_unit.Unit) -> ChronyFacts:
+def _start(
+    reader: Reader,
+    host: HostFacts,
+    layout: ChronyLayout,
+    installed: bool,
+    evidence: str,
+    command: StartCommand | None,
+    process: Process | None,
+    running_pids: tuple[int, ...],
+    next_start: bool,
+    wait_unit: systemd_unit.Unit,
+) -> ChronyFacts:
     problems: list[str] = []
     main_conf, origin = layout.main_conf, f"{layout.family} default"
     if command and command.options.get("f"):
@@ -188,8 +222,10 @@ def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: boo
     pending: list[str] = []
     config, _ = chrony_conf.parse(main_conf, reader, run_user_access=access.checker(reader, account, False, pending))
     problems += [f"{p} is not readable as {host.user}" for p in config.unreadable]
-    problems += [f"{p} looks like key material: its content stays on the host, so what chronyd reads in it "
-                 f"cannot be checked" for p in config.withheld]
+    problems += [
+        f"{p} looks like key material: its content stays on the host, so what chronyd reads in it cannot be checked"
+        for p in config.withheld
+    ]
     if found is False or pending:
         problems.append(f"could not tell whether {run_user} can read {', '.join(pending) or 'its files'}")
 
@@ -198,7 +234,9 @@ def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: boo
     keyfiles: list[KeyFile] = []
     directive = config.last("keyfile")
     if directive:
-        keyfiles.append(KeyFile(directive.args[0], f"keyfile at {directive.line.where}", reader.stat(directive.args[0])))
+        keyfiles.append(
+            KeyFile(directive.args[0], f"keyfile at {directive.line.where}", reader.stat(directive.args[0]))
+        )
     else:
         # no keyfile directive: the distribution's key file where it exists (chronyd reads none,
         # but it is where keys are kept and baselines look)
@@ -219,8 +257,24 @@ def _start(reader: Reader, host: HostFacts, layout: ChronyLayout, installed: boo
         anchors.append(TrustAnchor(d, path, record, reason))
 
     start = StartOrigin(running_pids, next_start, main_conf, origin, "chronyd")
-    return ChronyFacts(layout, installed, evidence, main_conf, config, command, process, wait_unit, keyfiles,
-                       anchors, problems, start, run_user, user_origin, account, refusal)
+    return ChronyFacts(
+        layout,
+        installed,
+        evidence,
+        main_conf,
+        config,
+        command,
+        process,
+        wait_unit,
+        keyfiles,
+        anchors,
+        problems,
+        start,
+        run_user,
+        user_origin,
+        account,
+        refusal,
+    )
 
 
 def build(reader: Reader, host: HostFacts) -> Chrony:
@@ -230,8 +284,11 @@ def build(reader: Reader, host: HostFacts) -> Chrony:
     problems: list[str] = []
 
     installed = host.installed("chrony")
-    package_evidence = (f"package chrony {host.packages['chrony'].version} installed"
-                        if installed else "package chrony is not installed")
+    package_evidence = (
+        f"package chrony {host.packages['chrony'].version} installed"
+        if installed
+        else "package chrony is not installed"
+    )
     if not installed and host.running("chronyd"):
         installed, package_evidence = True, "chronyd is running (not from a package)"
 
@@ -254,23 +311,48 @@ def build(reader: Reader, host: HostFacts) -> Chrony:
         by_argv.setdefault(process.argv, []).append(process)
     for argv, processes in by_argv.items():
         options = parse_argv(argv)
-        plans.append((StartCommand(argv, f"running chronyd (pid {processes[0].pid})", options,
-                                   f"-f on the running chronyd's command line (pid {processes[0].pid})"
-                                   if options.get("f") else ""), processes[0], False))
+        plans.append(
+            (
+                StartCommand(
+                    argv,
+                    f"running chronyd (pid {processes[0].pid})",
+                    options,
+                    f"-f on the running chronyd's command line (pid {processes[0].pid})" if options.get("f") else "",
+                ),
+                processes[0],
+                False,
+            )
+        )
     if configured is not None or not running:  # else nothing says how it would start again
         plans.append((configured, None, True))
     pids_of = {argv: tuple(p.pid for p in ps) for argv, ps in by_argv.items()}
     for command, process, next_start in plans:
-        facts = _start(reader, host, layout, installed, package_evidence, command, process,
-                       pids_of.get(command.argv, ()) if process and command else (), next_start, wait_unit)
+        facts = _start(
+            reader,
+            host,
+            layout,
+            installed,
+            package_evidence,
+            command,
+            process,
+            pids_of.get(command.argv, ()) if process and command else (),
+            next_start,
+            wait_unit,
+        )
         merge_start(starts, keys, (facts.main_conf, facts.run_user), facts)  # same files, same account: one start
 
     state = live.chrony_state(reader, host)
     for facts in starts:
         facts.live = state
         facts.problems = problems + facts.problems + reader.hidden_problems(host.user)
-    return Chrony(installed, package_evidence, layout, Starts(starts, "chronyd"),
-                  problems + reader.hidden_problems(host.user), state)
+    return Chrony(
+        installed,
+        package_evidence,
+        layout,
+        Starts(starts, "chronyd"),
+        problems + reader.hidden_problems(host.user),
+        state,
+    )
 
 
 def secret_paths(facts: Chrony | None) -> tuple[str, ...]:
@@ -278,4 +360,3 @@ def secret_paths(facts: Chrony | None) -> tuple[str, ...]:
     if facts:
         paths |= {k.path for s in facts.starts for k in s.keyfiles}
     return tuple(sorted(paths))
-

@@ -5,6 +5,7 @@ unit, its drop-ins and its environment file decide what the next start reads.
 Both are judged (a pass that a restart undoes is no pass), each as one Start;
 when they read the same files under the same account they are one Start.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,9 +16,9 @@ class StartOrigin:
     """Which start of the daemon a set of facts describes, in words."""
 
     running_pids: tuple[int, ...]  # the running daemon's processes that read these files, if any
-    next_start: bool               # the unit/environment would start it with these files
+    next_start: bool  # the unit/environment would start it with these files
     main_conf: str
-    main_conf_origin: str          # "Debian default", "-f in DAEMON_OPTS at /etc/default/chrony:3"
+    main_conf_origin: str  # "Debian default", "-f in DAEMON_OPTS at /etc/default/chrony:3"
     daemon: str = "chronyd"
 
     @property
@@ -42,7 +43,7 @@ class Starts(tuple):
 
     daemon: str = ""
 
-    def __new__(cls, items, daemon: str) -> "Starts":
+    def __new__(cls, items, daemon: str) -> Starts:
         self = super().__new__(cls, items)
         self.daemon = daemon
         return self
@@ -94,7 +95,10 @@ def merge_start(starts: list, keys: dict, key: tuple, facts) -> None:
         starts.append(facts)
         return
     known = starts[keys[key]]
-    known.start = dataclasses.replace(known.start, next_start=known.start.next_start or facts.start.next_start,
-                                      running_pids=known.start.running_pids + facts.start.running_pids)
+    known.start = dataclasses.replace(
+        known.start,
+        next_start=known.start.next_start or facts.start.next_start,
+        running_pids=known.start.running_pids + facts.start.running_pids,
+    )
     if facts.command is not None:
         known.also.append(facts.command)

@@ -5,21 +5,24 @@ lists from dpkg and/or rpm (with which database exists), `systemctl show`
 plus `systemctl is-enabled` per unit where systemd is PID 1, and otherwise
 the sysvinit/OpenRC start links of the time daemons' init scripts.
 """
+
 from __future__ import annotations
 
 import dataclasses
 
 from ..gather.snapshot import Reader, Request
+from ..parsers.numbers import decimal as _decimal
 from ..platforms import OsRelease, parse_os_release
 from ..services import COMMS, INIT_SCRIPTS, PACKAGES, UNITS
 from .access import FIRST_ROUND_USERS, account_request
-from ..parsers.numbers import decimal as _decimal
 
 _PACKAGES_SH = (
     "if command -v dpkg-query >/dev/null 2>&1; then printf 'manager\\tdpkg\\n'; dpkg-query -W "
     "-f='dpkg\\t${Package}\\t${db:Status-Abbrev}\\t${Version}\\n' " + " ".join(PACKAGES) + " 2>/dev/null; fi; "
-    "if command -v rpm >/dev/null 2>&1; then printf 'manager\\trpm\\n'; rpm -q --qf 'rpm\\t%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' "
-    + " ".join(PACKAGES) + " 2>/dev/null | grep '^rpm'; fi; true"
+    "if command -v rpm >/dev/null 2>&1; then printf 'manager\\trpm\\n'; "
+    "rpm -q --qf 'rpm\\t%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' "
+    + " ".join(PACKAGES)
+    + " 2>/dev/null | grep '^rpm'; fi; true"
 )
 # Only processes in the audit shell's own PID namespace are the host's daemons: on a container
 # host /proc also lists every container's. Same namespace: /proc/PID/ns/pid is the shell's; where
@@ -44,20 +47,27 @@ done; true""" % {"comms": "|".join(c + "*" if len(c) == 15 else c for c in COMMS
 _UNITS_SH = (
     'if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1; then '
     "systemctl show --no-pager -p Id,Names,LoadState,ActiveState,SubState,UnitFileState,FragmentPath "
-    + " ".join(UNITS) + "; echo; "
+    + " ".join(UNITS)
+    + "; echo; "
     # is-enabled per name: `alias` (ntp.service on ntpsec) and `masked` are answers of their own
     "for u in " + " ".join(UNITS) + "; do "
-    "printf 'is-enabled\\t%s\\t%s\\n' \"$u\" \"$(systemctl is-enabled \"$u\" 2>/dev/null | head -n 1)\"; done; "
+    'printf \'is-enabled\\t%s\\t%s\\n\' "$u" "$(systemctl is-enabled "$u" 2>/dev/null | head -n 1)"; done; '
     "else echo no-systemd; "
     "for f in /etc/init.d/* /etc/rc[0-6S].d/S* /etc/runlevels/*/*; do "
-    "b=${f##*/}; b=${b#S[0-9][0-9]}; case \" $b \" in " + "|".join(f"' {n} '" for n in INIT_SCRIPTS)
-    + ") [ -e \"$f\" ] && printf 'init\\t%s\\n' \"$f\" ;; esac; done; fi; true"
+    'b=${f##*/}; b=${b#S[0-9][0-9]}; case " $b " in '
+    + "|".join(f"' {n} '" for n in INIT_SCRIPTS)
+    + ') [ -e "$f" ] && printf \'init\\t%s\\n\' "$f" ;; esac; done; fi; true'
 )
 
 REQUEST = Request(
     files=("/etc/os-release", "/usr/lib/os-release"),
-    commands=(("identity", "id -u; id -un"), ("pid1", "cat /proc/1/comm"), ("packages", _PACKAGES_SH),
-              ("processes", _PROCESSES_SH), ("units", _UNITS_SH)),
+    commands=(
+        ("identity", "id -u; id -un"),
+        ("pid1", "cat /proc/1/comm"),
+        ("packages", _PACKAGES_SH),
+        ("processes", _PROCESSES_SH),
+        ("units", _UNITS_SH),
+    ),
 ).merged(account_request(FIRST_ROUND_USERS))
 
 
@@ -123,7 +133,6 @@ class HostFacts:
         return [p for p in self.processes if p.comm in comms]
 
 
-
 def parse_packages(text: str) -> dict[str, Package]:
     result: dict[str, Package] = {}
     for line in text.splitlines():
@@ -163,13 +172,20 @@ def parse_units(text: str) -> dict[str, UnitState] | None:
         return None
     result: dict[str, UnitState] = {}
     for block in text.strip().split("\n\n"):
-        values = dict(line.split("=", 1) for line in block.splitlines()
-                      if "=" in line and not line.startswith("is-enabled\t"))
+        values = dict(
+            line.split("=", 1) for line in block.splitlines() if "=" in line and not line.startswith("is-enabled\t")
+        )
         if "Id" in values:
             names = tuple(values.get("Names", "").split()) or (values["Id"],)
-            state = UnitState(values["Id"], values.get("LoadState", ""), values.get("ActiveState", ""),
-                              values.get("SubState", ""), values.get("UnitFileState", ""),
-                              values.get("FragmentPath", ""), names)
+            state = UnitState(
+                values["Id"],
+                values.get("LoadState", ""),
+                values.get("ActiveState", ""),
+                values.get("SubState", ""),
+                values.get("UnitFileState", ""),
+                values.get("FragmentPath", ""),
+                names,
+            )
             for name in dict.fromkeys((values["Id"],) + names):
                 known = result.get(name)
                 if known is None or (known.load == "not-found" and state.load != "not-found"):
@@ -218,8 +234,9 @@ def build(reader: Reader) -> HostFacts:
     pid1_name = pid1.stdout.strip() if pid1 and pid1.ok else "unknown"
     units_problem = None
     if pid1_name == "systemd" and not unit_states:
-        units_problem = ("systemd is PID 1 but `systemctl show` gave no unit states"
-                         + (f" (exit status {units.rc})" if units and not units.ok else ""))
+        units_problem = "systemd is PID 1 but `systemctl show` gave no unit states" + (
+            f" (exit status {units.rc})" if units and not units.ok else ""
+        )
     return HostFacts(
         os=parse_os_release(os_text),
         uid=uid,

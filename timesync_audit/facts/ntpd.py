@@ -1,4 +1,5 @@
 """What ntpd (classic ntp or ntpsec) on one host reads and how it is started."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,30 +12,39 @@ from ..parsers.argv import parse_options
 from ..parsers.ntp_conf import Directive, NtpConfig
 from ..parsers.provenance import Line
 from ..services import BY_NAME
-from .host import HostFacts, Process
 from . import access, live
 from .daemon import StartCommand, StartCommands, StartOrigin, Starts, merge_start
+from .host import HostFacts, Process
 
 NAME = "ntpd"
 MAIN_CONF = {"classic": "/etc/ntp.conf", "ntpsec": "/etc/ntpsec/ntp.conf"}
 #: (file, variable): RHEL's sysconfig, Debian's defaults for ntpsec and for classic ntp
-OPTION_FILES = (("/etc/sysconfig/ntpd", "OPTIONS"), ("/etc/default/ntpsec", "NTPD_OPTS"),
-                ("/etc/default/ntp", "NTPD_OPTS"))
+OPTION_FILES = (
+    ("/etc/sysconfig/ntpd", "OPTIONS"),
+    ("/etc/default/ntpsec", "NTPD_OPTS"),
+    ("/etc/default/ntp", "NTPD_OPTS"),
+)
 #: Debian starts ntpd through a wrapper script that adds -c and -u (ntpsec, classic ntp)
 WRAPPERS = ("/usr/libexec/ntpsec/ntp-systemd-wrapper", "/usr/lib/ntp/ntp-systemd-wrapper")
 DHCP_CONF = "/run/ntpsec/ntp.conf.dhcp"  # Debian's wrapper uses it instead of ntp.conf
 #: the unit names to look for, in the order each flavour's packages use them
-UNITS = {"ntpsec": ("ntpsec.service", "ntpd.service", "ntp.service"),
-         "classic": ("ntpd.service", "ntp.service", "ntpsec.service")}
+UNITS = {
+    "ntpsec": ("ntpsec.service", "ntpd.service", "ntp.service"),
+    "classic": ("ntpd.service", "ntp.service", "ntpsec.service"),
+}
 assert set(UNITS["ntpsec"]) == set(BY_NAME["ntpd"].units)
 #: the packaged unprivileged account of each flavour (Debian's ntpsec: ntpsec; elsewhere ntp)
 USERS = {"classic": ("ntp",), "ntpsec": ("ntpsec", "ntp")}
 DEFAULT_KEYS = ("/etc/ntp/keys",)  # RHEL's `keys` file: never read, whatever includes it
 
-REQUEST = Request(
-    files=tuple(MAIN_CONF.values()) + tuple(f for f, _ in OPTION_FILES) + WRAPPERS + (DHCP_CONF,),
-    globs=("/etc/ntpsec/ntp.d/*.conf", "/etc/ntpsec/ntp.d/.*.conf"),  # ntpsec reads hidden *.conf too
-).merged(systemd_unit.unit_request(UNITS["ntpsec"])).merged(live.NTPD)
+REQUEST = (
+    Request(
+        files=tuple(MAIN_CONF.values()) + tuple(f for f, _ in OPTION_FILES) + WRAPPERS + (DHCP_CONF,),
+        globs=("/etc/ntpsec/ntp.d/*.conf", "/etc/ntpsec/ntp.d/.*.conf"),  # ntpsec reads hidden *.conf too
+    )
+    .merged(systemd_unit.unit_request(UNITS["ntpsec"]))
+    .merged(live.NTPD)
+)
 
 SECRET_PATHS: tuple[str, ...] = DEFAULT_KEYS
 
@@ -131,8 +141,9 @@ def _read_env(path: str, reader: Reader, problems: list[str], user: str) -> dict
     return envfile.parse(path, record.content)
 
 
-def _wrapper_argv(wrapper: str, argv: list[str], origin: str, flavor: str, reader: Reader,
-                  problems: list[str], user: str) -> StartCommand:
+def _wrapper_argv(
+    wrapper: str, argv: list[str], origin: str, flavor: str, reader: Reader, problems: list[str], user: str
+) -> StartCommand:
     """Debian's ntp-systemd-wrapper: sources /etc/default/ntpsec (or ntp), puts `-c` before
     NTPD_OPTS (so a -c there wins), uses the DHCP file unless IGNORE_DHCP=yes, adds `-u`."""
     default_file = "/etc/default/ntpsec" if "ntpsec" in wrapper else "/etc/default/ntp"
@@ -175,8 +186,9 @@ def _wrapper_argv(wrapper: str, argv: list[str], origin: str, flavor: str, reade
     return _command(new, ", ".join(notes), flavor, user_origin)
 
 
-def _configured_command(flavor: str, reader: Reader, host: HostFacts,
-                        problems: list[str]) -> tuple[StartCommand | None, systemd_unit.Unit | None]:
+def _configured_command(
+    flavor: str, reader: Reader, host: HostFacts, problems: list[str]
+) -> tuple[StartCommand | None, systemd_unit.Unit | None]:
     names = UNITS[flavor]
     unit = None
     for name in names:
@@ -197,8 +209,11 @@ def _configured_command(flavor: str, reader: Reader, host: HostFacts,
             origin = f"{unit.name} ExecStart at {last.line.where}"
             if argv and posixpath.basename(argv[0]) == "ntp-systemd-wrapper":
                 return _wrapper_argv(argv[0], argv, origin, flavor, reader, problems, host.user), unit
-            used = [f"{k} from {line.where}" for k, (_, line) in env.items() if "$" + k in last.value
-                    or "${" + k + "}" in last.value]
+            used = [
+                f"{k} from {line.where}"
+                for k, (_, line) in env.items()
+                if "$" + k in last.value or "${" + k + "}" in last.value
+            ]
             if used:
                 origin += ", " + ", ".join(used)
             return _command(argv, origin, flavor), unit
@@ -221,9 +236,19 @@ def _forget_secrets(reader: Reader, paths: set[str]) -> None:
                 reader.snapshot.files[path] = dataclasses.replace(record, content=redacted)
 
 
-def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, evidence: str,
-           unit: systemd_unit.Unit | None, command: StartCommand | None, process: Process | None,
-           running_pids: tuple[int, ...], next_start: bool, problems: list[str]) -> NtpdFacts:
+def _start(
+    reader: Reader,
+    host: HostFacts,
+    flavor: str,
+    installed: bool,
+    evidence: str,
+    unit: systemd_unit.Unit | None,
+    command: StartCommand | None,
+    process: Process | None,
+    running_pids: tuple[int, ...],
+    next_start: bool,
+    problems: list[str],
+) -> NtpdFacts:
     main_conf, origin = MAIN_CONF[flavor], f"{'ntpsec' if flavor == 'ntpsec' else 'ntp'} default"
     if command and command.options.get("c"):
         main_conf, origin = command.options["c"], f"-c in {command.origin}"
@@ -234,11 +259,18 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
         found = access.account(reader, user)
         account = found if isinstance(found, access.Account) else None
     # the NTS server files ntpsec reads as its -u account
-    config, _ = ntp_conf.parse(main_conf, reader, flavor, run_user_access=access.checker(reader, account, True, pending),
-                               options=command.options if command else None)
+    config, _ = ntp_conf.parse(
+        main_conf,
+        reader,
+        flavor,
+        run_user_access=access.checker(reader, account, True, pending),
+        options=command.options if command else None,
+    )
     problems = problems + [f"{path} is not readable as {host.user}" for path in config.unreadable]
-    problems += [f"{path} looks like key material: its content stays on the host, so what ntpd reads in it "
-                 f"cannot be checked" for path in config.withheld]
+    problems += [
+        f"{path} looks like key material: its content stays on the host, so what ntpd reads in it cannot be checked"
+        for path in config.withheld
+    ]
     if pending:
         problems.append(f"could not tell whether {user} can read {', '.join(pending)}")
 
@@ -264,16 +296,34 @@ def _start(reader: Reader, host: HostFacts, flavor: str, installed: bool, eviden
     first = getattr(config, "refusal", None)
     refusal = f"{first.message} ({first.where})" if first is not None else None
     start = StartOrigin(running_pids, next_start, main_conf, origin, "ntpd")
-    return NtpdFacts(installed, evidence, problems, flavor, main_conf, config, unit, command, process,
-                     keys, keysdir, keysdir_files, secret_files, start=start, refusal=refusal)
+    return NtpdFacts(
+        installed,
+        evidence,
+        problems,
+        flavor,
+        main_conf,
+        config,
+        unit,
+        command,
+        process,
+        keys,
+        keysdir,
+        keysdir_files,
+        secret_files,
+        start=start,
+        refusal=refusal,
+    )
 
 
 def build(reader: Reader, host: HostFacts) -> Ntpd:
     reader = reader.scoped()
     names = [n for n in BY_NAME["ntpd"].packages if host.installed(n)]
     installed = bool(names)
-    evidence = (", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
-                if installed else "package ntp (or ntpsec) is not installed")
+    evidence = (
+        ", ".join(f"package {n} {host.packages[n].version} installed" for n in names)
+        if installed
+        else "package ntp (or ntpsec) is not installed"
+    )
     if not installed and host.running("ntpd"):
         installed, evidence = True, "ntpd is running (not from a package)"
     if not installed:
@@ -286,15 +336,18 @@ def build(reader: Reader, host: HostFacts) -> Ntpd:
     by_argv: dict[tuple[str, ...], list[Process]] = {}
     for process in running:
         by_argv.setdefault(process.argv, []).append(process)
-    plans = [(_command(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
-             for argv, ps in by_argv.items()]
+    plans = [
+        (_command(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
+        for argv, ps in by_argv.items()
+    ]
     if configured is not None or not running:
         plans.append((configured, None, (), True))
     starts: list[NtpdFacts] = []
     keys: dict[tuple, int] = {}
     for command, process, pids, next_start in plans:
-        facts = _start(reader, host, flavor, installed, evidence, unit, command, process, pids, next_start,
-                       list(problems))
+        facts = _start(
+            reader, host, flavor, installed, evidence, unit, command, process, pids, next_start, list(problems)
+        )
         merge_start(starts, keys, (facts.main_conf, command.user if command else None), facts)
     state = live.ntpd_state(reader, host)
     hidden = reader.hidden_problems(host.user)

@@ -1,4 +1,5 @@
 """What systemd-timesyncd on one host reads: timesyncd.conf and its drop-ins."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,8 +7,8 @@ import dataclasses
 from ..gather.snapshot import Reader, Request
 from ..parsers import timesyncd_conf
 from ..parsers.timesyncd_conf import TimesyncdConfig
-from .host import HostFacts
 from . import access, live
+from .host import HostFacts
 
 NAME = "timesyncd"
 #: systemd-timesyncd's account (its unit's User=): it reads its configuration as that account,
@@ -17,8 +18,9 @@ RUN_USER = "systemd-timesync"
 BINARIES = ("/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd")
 #: the directories on the configuration's paths: whether the daemon's account can reach its files is
 #: decided from their stats, gathered in round 1 with everything else
-_DIRS = tuple(sorted({d for path in timesyncd_conf.CONF_DIRS + timesyncd_conf.DROPIN_DIRS
-                      for d in access.ancestors(path + "/x")}))
+_DIRS = tuple(
+    sorted({d for path in timesyncd_conf.CONF_DIRS + timesyncd_conf.DROPIN_DIRS for d in access.ancestors(path + "/x")})
+)
 REQUEST = timesyncd_conf.request().merged(Request(stats=BINARIES + _DIRS)).merged(live.TIMESYNCD)
 SECRET_PATHS: tuple[str, ...] = ()
 
@@ -57,8 +59,11 @@ def build(reader: Reader, host: HostFacts) -> TimesyncdFacts:
     found = access.account(reader, RUN_USER) if installed else None
     account = found if isinstance(found, access.Account) else None
     pending: list[str] = []
-    config, _ = timesyncd_conf.parse(reader, systemd.version if systemd and systemd.installed else "",
-                                     run_user_access=access.checker(reader, account, True, pending))
+    config, _ = timesyncd_conf.parse(
+        reader,
+        systemd.version if systemd and systemd.installed else "",
+        run_user_access=access.checker(reader, account, True, pending),
+    )
     problems = [f"{path} is not readable as {host.user}" for path in config.unreadable]
     if installed and (found is False or pending):
         problems.append(f"could not tell whether {RUN_USER} can read {', '.join(pending) or 'its files'}")

@@ -10,6 +10,7 @@ paramiko bounds each phase of a connection (TCP, banner, authentication) on its
 own; a host that is slow in each could take their sum. The suite's connect bound
 is for the whole connection, so the client is closed when it passes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,7 +76,7 @@ class _Watchdog:
             if self._done.wait(0.05):
                 return
 
-    def __enter__(self) -> "_Watchdog":
+    def __enter__(self) -> _Watchdog:
         self._thread.start()
         return self
 
@@ -122,4 +123,4 @@ def connect(backend, timeout: float | None = None) -> None:
                 raise TimeoutError(f"no answer within {timeout:g} s")
 
     with mock.patch.object(paramiko, "SSHClient", CheckedClient):
-        backend.client  # builds and connects testinfra's cached client
+        backend.client  # noqa: B018 - the property builds and connects testinfra's cached client

@@ -4,6 +4,7 @@ Used by the project's own tests (recorded RHEL and Debian layouts, rule
 scenarios) and usable to audit a copied tree offline. Key files are answered
 with stat only, exactly as on a real host.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,12 +20,15 @@ class RecordedFile:
     content: str | None = None  # None: exists, content not recorded (stat only)
     stat: Stat = Stat(0, 0, "root", "root", 0o644, "regular file")
     link_target: str | None = None
-    readable: bool = True   # the auditing user can read it (files), can list it (directories)
+    readable: bool = True  # the auditing user can read it (files), can list it (directories)
     searchable: bool = True  # directories: the auditing user can search it (reach what is inside)
 
 
 #: accounts every host has, answered to `account:NAME` lookups besides the layout's own
-_BASE_ACCOUNTS = ("root:x:0:0:root:/root:/bin/sh\t0", "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\t65534")
+_BASE_ACCOUNTS = (
+    "root:x:0:0:root:/root:/bin/sh\t0",
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\t65534",
+)
 _DIRECTORY = Stat(0, 0, "root", "root", 0o755, "directory")
 
 
@@ -32,8 +36,8 @@ def _glob_match(path: str, pattern: str) -> bool:
     """sh glob semantics: per path segment, no match of a leading dot."""
     parts, pats = path.split("/"), pattern.split("/")
     return len(parts) == len(pats) and all(
-        fnmatch.fnmatchcase(a, b) and not (a.startswith(".") and not b.startswith("."))
-        for a, b in zip(parts, pats))
+        fnmatch.fnmatchcase(a, b) and not (a.startswith(".") and not b.startswith(".")) for a, b in zip(parts, pats)
+    )
 
 
 class RecordedHost:

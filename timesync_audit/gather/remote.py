@@ -4,13 +4,14 @@ Every failure becomes CouldNotCheck with one short line: the host, the cause in
 a few words, and a hint that matches the cause. No command text, no script, no
 gathered output and no transport object ever goes into a message or a log.
 """
+
 from __future__ import annotations
 
 import re
 import time
 
-from ..outcomes import CouldNotCheck
 from ..display import MAX_MESSAGE, escape, shorten
+from ..outcomes import CouldNotCheck
 from . import script, transport
 from .snapshot import Request, Snapshot
 
@@ -20,36 +21,62 @@ _STALLED = "the host began to answer, then stopped: frozen, overloaded, or a com
 
 #: (what ssh, docker, paramiko or the transport says, the hint), first match wins: a changed host
 #: key is named before the "Host key verification failed." that ends ssh's warning about it
-_HINTS = tuple((re.compile(pattern, re.IGNORECASE), words) for pattern, words in (
-    (r"REMOTE HOST IDENTIFICATION HAS CHANGED|host key .*has changed", _CHANGED),
-    (r"No such container", "is the container running? (docker ps)"),
-    (r"is not running", "is the container running? (docker ps)"),
-    (r"is paused", "the container is paused (docker unpause)"),
-    (r"Permission denied \(publickey|Authentication failed", "check the SSH user and key (--ssh-identity-file, --ssh-config)"),
-    (r"host key is known for|Host key verification failed", "the host key is not in known_hosts (see --ssh-config)"),
-    (r"not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
-    (r"Could not resolve hostname|Name or service not known|Temporary failure in name resolution",
-     "check the host name in --hosts or the inventory"),
-    (r"Connection refused|Unable to connect to port", "is sshd running and the port right?"),
-    (r"a password is required", "sudo needs a password: allow the audit user NOPASSWD for /bin/sh"),
-    (r"did not answer within \S+ s \(gather\)", _STALLED),
-    (r"did not answer within|No existing session|SSH session not active|during banner exchange|"
-     r"Timeout opening channel|Authentication timeout", _FROZEN),
-    # the port closed the connection before any SSH (a timeout at the bound is "did not answer")
-    (r"kex_exchange_identification: Connection closed|Error reading SSH protocol banner",
-     "the port closed the connection before SSH began: is it sshd's, and is sshd refusing (MaxStartups)?"),
-    (r"timed out", "the host did not answer in time: network, firewall, or host down"),
-    (r"No route to host", "the host is not reachable on this network"),
-    (r"answered more than", "raise --max-host-bytes if this much is expected"),
-))
+_HINTS = tuple(
+    (re.compile(pattern, re.IGNORECASE), words)
+    for pattern, words in (
+        (r"REMOTE HOST IDENTIFICATION HAS CHANGED|host key .*has changed", _CHANGED),
+        (r"No such container", "is the container running? (docker ps)"),
+        (r"is not running", "is the container running? (docker ps)"),
+        (r"is paused", "the container is paused (docker unpause)"),
+        (
+            r"Permission denied \(publickey|Authentication failed",
+            "check the SSH user and key (--ssh-identity-file, --ssh-config)",
+        ),
+        (
+            r"host key is known for|Host key verification failed",
+            "the host key is not in known_hosts (see --ssh-config)",
+        ),
+        (r"not found in known_hosts", "the host key is not in known_hosts (UserKnownHostsFile in --ssh-config)"),
+        (
+            r"Could not resolve hostname|Name or service not known|Temporary failure in name resolution",
+            "check the host name in --hosts or the inventory",
+        ),
+        (r"Connection refused|Unable to connect to port", "is sshd running and the port right?"),
+        (r"a password is required", "sudo needs a password: allow the audit user NOPASSWD for /bin/sh"),
+        (r"did not answer within \S+ s \(gather\)", _STALLED),
+        (
+            r"did not answer within|No existing session|SSH session not active|during banner exchange|"
+            r"Timeout opening channel|Authentication timeout",
+            _FROZEN,
+        ),
+        # the port closed the connection before any SSH (a timeout at the bound is "did not answer")
+        (
+            r"kex_exchange_identification: Connection closed|Error reading SSH protocol banner",
+            "the port closed the connection before SSH began: is it sshd's, and is sshd refusing (MaxStartups)?",
+        ),
+        (r"timed out", "the host did not answer in time: network, firewall, or host down"),
+        (r"No route to host", "the host is not reachable on this network"),
+        (r"answered more than", "raise --max-host-bytes if this much is expected"),
+    )
+)
 
 #: lines that state why ssh or docker gave up, preferred to the last line (ssh ends a changed
 #: host key's warning with "Host key verification failed.", which alone reads as an unknown key)
-_CAUSE_LINES = tuple(re.compile(p, re.IGNORECASE) for p in (
-    r"Host key for .* has changed", r"host key is known for", r"Permission denied", r"Could not resolve hostname",
-    r"kex_exchange_identification", r"Connection refused", r"Connection timed out", r"No route to host", r"a password is required",
-    r"Error response from daemon",
-))
+_CAUSE_LINES = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"Host key for .* has changed",
+        r"host key is known for",
+        r"Permission denied",
+        r"Could not resolve hostname",
+        r"kex_exchange_identification",
+        r"Connection refused",
+        r"Connection timed out",
+        r"No route to host",
+        r"a password is required",
+        r"Error response from daemon",
+    )
+)
 _NOISE = ("Warning: Permanently added", "debug")
 _HOST_KEY_CHANGED = re.compile(r"REMOTE HOST IDENTIFICATION HAS CHANGED", re.IGNORECASE)
 #: a line shorter than this is no evidence that stderr quotes the script or the command
@@ -100,8 +127,8 @@ def _last_item(partial: bytes, marker: str) -> str:
     head = marker.encode() + b" "
     at = partial.rfind(b"\n" + head)
     while at >= 0:
-        line = partial[at + 1:partial.find(b"\n", at + 1)]
-        kind, _, rest = line[len(head):].partition(b" ")
+        line = partial[at + 1 : partial.find(b"\n", at + 1)]
+        kind, _, rest = line[len(head) :].partition(b" ")
         if kind == b"CMD":
             return f" (in the output of {rest.decode('ascii', 'replace')})"
         if kind == b"FILE":
@@ -152,6 +179,7 @@ def executor(host, host_id: str, limits: transport.Limits | None = None):
                 evidence = "\n".join(_lines(answer.stderr, ours))
                 raise could_not_check(host_id, f"{cause} (exit status {answer.rc})", evidence) from None
             raise could_not_check(host_id, f"the host's answer is malformed: {exc}") from None
+
     return execute
 
 

@@ -22,6 +22,7 @@ Content is decoded as UTF-8 with surrogateescape: an undecodable byte survives
 as a lone surrogate, opaque to the parsers (the daemons treat bytes as bytes),
 shown escaped in messages.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -158,8 +159,11 @@ def glob_dir(pattern: str) -> str:
 #: a chrony or ntp key line: an integer ID, then a word that is not a plain decimal number (a type,
 #: HEX:/ASCII:, a password) or an integer (a numeric key); a tempcomp point ("20.0 1.5") is not one
 _S = "[ \t\n\v\f\r]"
-_KEY_MATERIAL = re.compile(rf"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|^{_S}*[0-9]+{_S}+"
-                           rf"([^ \t\n\v\f\r]*[^0-9.eE+ \t\n\v\f\r-]|[0-9]+({_S}|$))", re.M)
+_KEY_MATERIAL = re.compile(
+    rf"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|^{_S}*[0-9]+{_S}+"
+    rf"([^ \t\n\v\f\r]*[^0-9.eE+ \t\n\v\f\r-]|[0-9]+({_S}|$))",
+    re.M,
+)
 
 
 def looks_like_key_material(content: str) -> bool:
@@ -205,8 +209,10 @@ def text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-_STATES = {"FILE": ("ok", "missing", "unreadable", "not-a-file", "denied", "toobig", "withheld"),
-           "STAT": ("ok", "missing", "denied")}
+_STATES = {
+    "FILE": ("ok", "missing", "unreadable", "not-a-file", "denied", "toobig", "withheld"),
+    "STAT": ("ok", "missing", "denied"),
+}
 _MODE = re.compile(rb"[0-7]{1,4}")
 _NUMBER = re.compile(rb"[0-9]{1,20}")
 
@@ -235,8 +241,12 @@ def _record(kind: bytes, body: bytes) -> FileRecord:
     path = posixpath.normpath(path)
     stat = None
     if uid or gid or mode:
-        if not (_NUMBER.fullmatch(uid) and _NUMBER.fullmatch(gid) and _MODE.fullmatch(mode)
-                and (not size or _NUMBER.fullmatch(size))):
+        if not (
+            _NUMBER.fullmatch(uid)
+            and _NUMBER.fullmatch(gid)
+            and _MODE.fullmatch(mode)
+            and (not size or _NUMBER.fullmatch(size))
+        ):
             raise ProtocolError(f"malformed stat of {path}")
         stat = Stat(int(uid), int(gid), text(user), text(group), int(mode, 8), text(ftype))
     blocked_by = link_target = None
@@ -249,8 +259,9 @@ def _record(kind: bytes, body: bytes) -> FileRecord:
     withheld = None
     if state == "withheld":
         state, withheld = "ok", "key material"
-    return FileRecord(path, state, stat, None, link_target, blocked_by, withheld,
-                      int(size) if size and state == "toobig" else None)
+    return FileRecord(
+        path, state, stat, None, link_target, blocked_by, withheld, int(size) if size and state == "toobig" else None
+    )
 
 
 def _content(lines: list[bytes], i: int, end: bytes) -> tuple[bytes, int]:
@@ -290,7 +301,7 @@ def parse(output: bytes | str, marker: str, request: Request | None = None, cap:
         line = lines[i]
         if not line.startswith(head):
             raise ProtocolError("malformed answer (a line outside any frame)")
-        kind, _, rest = line[len(head):].partition(b" ")
+        kind, _, rest = line[len(head) :].partition(b" ")
         i += 1
         if kind == b"DONE":
             if rest or current is not None:
@@ -310,8 +321,11 @@ def parse(output: bytes | str, marker: str, request: Request | None = None, cap:
         elif kind == b"GLOB":
             pattern_raw, sep, match_raw = rest.partition(b"|")
             pattern = text(pattern_raw)
-            if not sep or (patterns is not None and pattern not in patterns) or (
-                    current_pattern not in (None, pattern)):
+            if (
+                not sep
+                or (patterns is not None and pattern not in patterns)
+                or (current_pattern not in (None, pattern))
+            ):
                 raise ProtocolError("malformed GLOB frame")
             match = _field_path(match_raw, "glob match")
             if not match.startswith("/"):
@@ -336,11 +350,12 @@ def parse(output: bytes | str, marker: str, request: Request | None = None, cap:
             if not _NAME.fullmatch(name) or (names is not None and name not in names):
                 raise ProtocolError("malformed CMD frame")
             output_bytes, i = _content(lines, i, head + b"RC ")
-            rc_text = lines[i][len(head + b"RC "):]
+            rc_text = lines[i][len(head + b"RC ") :]
             i += 1
             if not re.fullmatch(rb"[0-9]{1,3}", rc_text):
                 raise ProtocolError(f"malformed RC frame of {name}")
-            snap.commands[name] = CommandOutput(name, int(rc_text), text(output_bytes[:cap]),
-                                                len(output_bytes), len(output_bytes) > cap)
+            snap.commands[name] = CommandOutput(
+                name, int(rc_text), text(output_bytes[:cap]), len(output_bytes), len(output_bytes) > cap
+            )
         else:
             raise ProtocolError("malformed answer (an unknown frame)")

@@ -5,12 +5,13 @@ the project's own tests, from recorded files (gather.recorded). Readers record
 what they needed but was not gathered yet, so the collector can fetch it in
 one more round trip instead of one per file.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
 import posixpath
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..display import value
 
@@ -59,7 +60,7 @@ class CommandOutput:
     rc: int
     stdout: str
     size: int | None = None  # bytes the host sent
-    cut: bool = False        # the host printed more than the cap: stdout is its beginning only
+    cut: bool = False  # the host printed more than the cap: stdout is its beginning only
 
     @property
     def ok(self) -> bool:
@@ -70,21 +71,25 @@ class CommandOutput:
 class Request:
     """One round trip's worth of questions."""
 
-    files: tuple[str, ...] = ()      # content + stat (never a key file)
-    globs: tuple[str, ...] = ()      # expanded remotely; each match fetched as in `files`
-    stats: tuple[str, ...] = ()      # stat only: key files, certificates
+    files: tuple[str, ...] = ()  # content + stat (never a key file)
+    globs: tuple[str, ...] = ()  # expanded remotely; each match fetched as in `files`
+    stats: tuple[str, ...] = ()  # stat only: key files, certificates
     commands: tuple[tuple[str, str], ...] = ()  # (name, shell snippet)
     stat_globs: tuple[str, ...] = ()  # expanded remotely; each match stat only (key directories)
 
     def __bool__(self) -> bool:
         return bool(self.files or self.globs or self.stats or self.commands or self.stat_globs)
 
-    def merged(self, other: "Request") -> "Request":
-        return Request(_union(self.files, other.files), _union(self.globs, other.globs),
-                       _union(self.stats, other.stats), _union(self.commands, other.commands),
-                       _union(self.stat_globs, other.stat_globs))
+    def merged(self, other: Request) -> Request:
+        return Request(
+            _union(self.files, other.files),
+            _union(self.globs, other.globs),
+            _union(self.stats, other.stats),
+            _union(self.commands, other.commands),
+            _union(self.stat_globs, other.stat_globs),
+        )
 
-    def without_secrets(self, secret_paths: Iterable[str]) -> "Request":
+    def without_secrets(self, secret_paths: Iterable[str]) -> Request:
         """Move key files from content requests to stat-only: their content is never fetched."""
         secrets = {posixpath.normpath(p) for p in secret_paths}
         files = tuple(f for f in self.files if posixpath.normpath(f) not in secrets)
@@ -108,7 +113,7 @@ class Snapshot:
     #: globs that matched more files than one answer sends (pattern -> how many were sent)
     cut_globs: dict[str, int] = dataclasses.field(default_factory=dict)
 
-    def merge(self, other: "Snapshot") -> None:
+    def merge(self, other: Snapshot) -> None:
         self.files.update(other.files)
         self.stats.update(other.stats)
         self.globs.update(other.globs)
@@ -131,7 +136,7 @@ class Reader:
         self.oversize: dict[str, int] = {}
         self.cut: dict[str, int] = {}
 
-    def scoped(self) -> "Reader":
+    def scoped(self) -> Reader:
         """A reader over the same snapshot and needs that keeps its own `hidden`: one per daemon,
         so a directory only one daemon reads makes only that daemon's rules could-not-check."""
         child = Reader.__new__(Reader)
@@ -212,12 +217,19 @@ class Reader:
 
     def hidden_problems(self, user: str) -> list[str]:
         """One line per path or glob the audit could not see whole (could not check)."""
-        found = [f"{value(what)}: directory {value(directory)} is not searchable or listable by {user}, so it "
-                 f"cannot be checked" for what, directory in sorted(self.hidden.items())]
-        found += [f"{value(path)} is {size} bytes, more than one answer may carry (--max-host-bytes)"
-                  for path, size in sorted(self.oversize.items())]
-        found += [f"{value(pattern)} matches more than {count} files: more than the audit reads"
-                  for pattern, count in sorted(self.cut.items())]
+        found = [
+            f"{value(what)}: directory {value(directory)} is not searchable or listable by {user}, so it "
+            f"cannot be checked"
+            for what, directory in sorted(self.hidden.items())
+        ]
+        found += [
+            f"{value(path)} is {size} bytes, more than one answer may carry (--max-host-bytes)"
+            for path, size in sorted(self.oversize.items())
+        ]
+        found += [
+            f"{value(pattern)} matches more than {count} files: more than the audit reads"
+            for pattern, count in sorted(self.cut.items())
+        ]
         return found
 
     def command(self, name: str) -> CommandOutput | None:

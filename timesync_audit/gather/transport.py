@@ -15,6 +15,7 @@ gather script through them itself, so that:
   behind;
 - nothing here logs or raises the script, the command line or what the host printed.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -37,9 +38,9 @@ KIB, MIB = 1024, 1024 * 1024
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    connect_timeout: float = 10.0   # until the host's first byte
-    host_timeout: float = 120.0     # the whole answer
-    max_bytes: int = 16 * MIB       # the whole answer
+    connect_timeout: float = 10.0  # until the host's first byte
+    host_timeout: float = 120.0  # the whole answer
+    max_bytes: int = 16 * MIB  # the whole answer
     #: False when nobody set the connect timeout (the built-in default): an ssh_config
     #: ConnectTimeout for the host is then the bound, as ssh itself would apply it
     connect_timeout_explicit: bool = True
@@ -69,8 +70,7 @@ def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = Non
     shell = "/bin/sh -s"
     if sudo:
         shell = f"sudo -n -u {shlex.quote(sudo_user)} /bin/sh -s" if sudo_user else "sudo -n /bin/sh -s"
-    return (f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {seconds} {shell}; "
-            f"else exec {shell}; fi")
+    return f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {seconds} {shell}; else exec {shell}; fi"
 
 
 _CONTROL_DIR: list[str] = []
@@ -138,8 +138,7 @@ def ssh_configured_connect_timeout(backend) -> float | None:
 
 def _ask_ssh_g(argv: list[str]) -> float | None:
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
-                              start_new_session=True)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, start_new_session=True)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -247,12 +246,14 @@ def _end_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_subprocess(argv: list[str], script: bytes, limits: Limits, connect_bound: float | None = None,
-                   spent: float = 0.0) -> Answer:
+def run_subprocess(
+    argv: list[str], script: bytes, limits: Limits, connect_bound: float | None = None, spent: float = 0.0
+) -> Answer:
     deadlines = _Deadlines(limits, limits.connect_timeout if connect_bound is None else connect_bound, spent)
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
     except OSError as exc:
         raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}", "connect") from None
     out, err = bytearray(), bytearray()
@@ -278,9 +279,13 @@ def run_subprocess(argv: list[str], script: bytes, limits: Limits, connect_bound
                     continue
                 key.data.extend(chunk)
                 if len(out) > limits.max_bytes:
-                    raise TransportError(f"answered more than {limits.max_bytes} bytes", "size", bytes(out[-(limits.max_bytes // 4 + 64 * KIB):]))
+                    raise TransportError(
+                        f"answered more than {limits.max_bytes} bytes",
+                        "size",
+                        bytes(out[-(limits.max_bytes // 4 + 64 * KIB) :]),
+                    )
                 if len(err) > 64 * KIB:
-                    del err[:-64 * KIB]  # keep the last words: the cause is at the end
+                    del err[: -64 * KIB]  # keep the last words: the cause is at the end
         if not _wait_unreaped(proc, deadlines.remaining(True)):
             raise deadlines.expired(True)
         _end_group(proc)
@@ -310,8 +315,11 @@ def _paramiko_connect(backend, deadlines: _Deadlines) -> object:
         raise
     except Exception as exc:  # paramiko and socket errors of every kind
         if type(exc).__name__ == "BadHostKeyException":  # its text is two whole keys in base64
-            raise TransportError(f"the host key of {getattr(exc, 'hostname', 'the host')} has changed "
-                                 "(it is not the one in known_hosts)", "connect") from None
+            raise TransportError(
+                f"the host key of {getattr(exc, 'hostname', 'the host')} has changed "
+                "(it is not the one in known_hosts)",
+                "connect",
+            ) from None
         if deadlines.remaining(False) <= _AT_THE_BOUND:
             raise deadlines.expired(False) from None  # paramiko's timeout, or the suite closed it at the bound
         raise TransportError(f"{type(exc).__name__}: {exc}".strip().rstrip(":"), "connect") from None
@@ -344,10 +352,14 @@ def run_paramiko(backend, script: bytes, limits: Limits, spent: float = 0.0) -> 
                 got = True
             if channel.recv_stderr_ready():
                 err.extend(channel.recv_stderr(64 * KIB))
-                del err[:-64 * KIB]
+                del err[: -64 * KIB]
                 got = True
             if len(out) > limits.max_bytes:
-                raise TransportError(f"answered more than {limits.max_bytes} bytes", "size", bytes(out[-(limits.max_bytes // 4 + 64 * KIB):]))
+                raise TransportError(
+                    f"answered more than {limits.max_bytes} bytes",
+                    "size",
+                    bytes(out[-(limits.max_bytes // 4 + 64 * KIB) :]),
+                )
             if not got:
                 if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
@@ -372,12 +384,16 @@ def run_other(backend, script: bytes, limits: Limits, spent: float = 0.0) -> Ans
 
     def target() -> None:
         try:
-            remote = "/bin/sh -c " + shlex.quote("exec /bin/sh -s <<'TSA_SCRIPT_END'\n" + script.decode(
-                "utf-8", "surrogateescape") + "\nTSA_SCRIPT_END\n")
+            remote = "/bin/sh -c " + shlex.quote(
+                "exec /bin/sh -s <<'TSA_SCRIPT_END'\n"
+                + script.decode("utf-8", "surrogateescape")
+                + "\nTSA_SCRIPT_END\n"
+            )
             got = backend.run(remote)
             result["answer"] = Answer(got.stdout_bytes, got.stderr_bytes, got.rc)
         except Exception as exc:
             result["error"] = f"{type(exc).__name__}"
+
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join(max(0.0, limits.host_timeout - spent))
@@ -399,8 +415,9 @@ def resolve(backend):
         return backend
     resolved = getattr(backend, "_timesync_resolved", None)
     if resolved is None:
-        host = backend.ansible_runner.get_host(backend.host, ssh_config=backend.ssh_config,
-                                               ssh_identity_file=backend.ssh_identity_file)
+        host = backend.ansible_runner.get_host(
+            backend.host, ssh_config=backend.ssh_config, ssh_identity_file=backend.ssh_identity_file
+        )
         if host is None:
             return backend
         resolved = backend._timesync_resolved = host.backend
@@ -435,7 +452,13 @@ def close(backend) -> None:
         cmd, args = _ssh_command(backend, "true")
         argv = _shell_argv(backend, cmd[:-1] + ["-O exit %s"], args[:-1])
         try:
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=10, start_new_session=True)
+            subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                start_new_session=True,
+            )
         except (OSError, subprocess.TimeoutExpired):
             pass

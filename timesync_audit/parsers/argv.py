@@ -1,12 +1,14 @@
 """Daemon command lines read the way getopt reads them: -x VALUE, -xVALUE, bundled flags,
 long options by name, and '--' or the first non-option word ending the options."""
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 
-def parse_options(argv: list[str] | tuple[str, ...], with_value: set[str],
-                  long_names: Mapping[str, str] | None = None) -> dict[str, str]:
+def parse_options(
+    argv: list[str] | tuple[str, ...], with_value: set[str], long_names: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Options by letter (flags map to ""); the last occurrence wins, as in the daemons."""
     long_names = long_names or {}
     options: dict[str, str] = {}
@@ -29,8 +31,8 @@ def parse_options(argv: list[str] | tuple[str, ...], with_value: set[str],
         while j < len(word):
             letter = word[j]
             if letter in with_value:
-                value = word[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else "")
-                if not word[j + 1:]:
+                value = word[j + 1 :] or (argv[i + 1] if i + 1 < len(argv) else "")
+                if not word[j + 1 :]:
                     i += 1
                 options[letter] = value
                 break

@@ -31,25 +31,26 @@ Facts the configuration alone does not decide (whether the `user` exists, name
 resolution, devices, interfaces, the start command's -u/-F/-P/-R) are left to the
 facts layer; see STARTUP_ORDER and docs/chrony-fatal-errors.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import posixpath
 import re
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ..gather.snapshot import Reader
 from .provenance import Directive, Line
 from .source_options import PollOptions
 
 COMMENT_CHARS = "!;#%"
-MAX_LINE_LENGTH = 2048   # conf.c: a line (newline included) must be shorter
-MAX_INCLUDE_LEVEL = 10   # conf.c: the main file is level 1
-MAX_DIRS = 10            # conf.c MAX_CONF_DIRS: directories of one confdir/sourcedir directive
-TEMPCOMP_LINE = 256      # tempcomp.c: fgets buffer of a point file
-SUN_PATH_MAX = 108       # sizeof(sockaddr_un.sun_path): longest Unix socket path + 1
-IFNAMSIZ = 16            # longest interface name + 1
+MAX_LINE_LENGTH = 2048  # conf.c: a line (newline included) must be shorter
+MAX_INCLUDE_LEVEL = 10  # conf.c: the main file is level 1
+MAX_DIRS = 10  # conf.c MAX_CONF_DIRS: directories of one confdir/sourcedir directive
+TEMPCOMP_LINE = 256  # tempcomp.c: fgets buffer of a point file
+SUN_PATH_MAX = 108  # sizeof(sockaddr_un.sun_path): longest Unix socket path + 1
+IFNAMSIZ = 16  # longest interface name + 1
 SOURCE_DIRECTIVES = ("server", "pool", "peer")
 MIN_POLL, MAX_POLL, DEFAULT_MINPOLL, DEFAULT_MAXPOLL = -6, 24, 6, 10
 NTP_MAX_STRATUM = 16
@@ -57,22 +58,22 @@ NTP_MAX_STRATUM = 16
 #: chronyd 4.3's start, in order (main.c). "parse" and the content checks are modelled here;
 #: the others need host facts (the facts layer adds them at their place in this order).
 STARTUP_ORDER = (
-    "parse",          # CNF_ReadFile: every syntax error, include/confdir layout
+    "parse",  # CNF_ReadFile: every syntax error, include/confdir layout
     "pidfile-check",  # host: "Another chronyd may already be running (pid=%d), check %s"
-    "user",           # host: "Could not get user/group ID of %s" (-u, else the last user directive)
+    "user",  # host: "Could not get user/group ID of %s" (-u, else the last user directive)
     "pidfile-write",  # host: "Could not open %s : %s" (pidfile directory)
-    "nts-server",     # content: "Uneven number of NTS certs and keys"
-    "rtc",            # content: "rtcfile directive cannot be used with rtcsync"
-    "refclocks",      # content: driver name, tai, driver options, SOCK path length; host: devices
-    "ntp-io",         # content: interface name too long; host: "Could not enable HW timestamping on %s",
-                      #   "Could not open NTP sockets"
-    "access",         # content: "Bad subnet in %s/%d"
-    "scheduler",      # content: "Bad scheduler priority: %d" (unless -P)
-    "drop-root",      # host: setuid/capabilities
-    "clientlog",      # content: "Rate limiting cannot be enabled with noclientlog"
-    "tempcomp",       # content + run user: point file
-    "seccomp",        # host (-F): "mailonchange directive cannot be used with -F enabled"
-    "sources",        # sourcedir files, as the run user: never fatal
+    "nts-server",  # content: "Uneven number of NTS certs and keys"
+    "rtc",  # content: "rtcfile directive cannot be used with rtcsync"
+    "refclocks",  # content: driver name, tai, driver options, SOCK path length; host: devices
+    "ntp-io",  # content: interface name too long; host: "Could not enable HW timestamping on %s",
+    #   "Could not open NTP sockets"
+    "access",  # content: "Bad subnet in %s/%d"
+    "scheduler",  # content: "Bad scheduler priority: %d" (unless -P)
+    "drop-root",  # host: setuid/capabilities
+    "clientlog",  # content: "Rate limiting cannot be enabled with noclientlog"
+    "tempcomp",  # content + run user: point file
+    "seccomp",  # host (-F): "mailonchange directive cannot be used with -F enabled"
+    "sources",  # sourcedir files, as the run user: never fatal
 )
 
 _C_SPACE = " \t\n\v\f\r"
@@ -188,15 +189,15 @@ def _scan_double(s: str, i: int) -> tuple[float, int] | None:
         if i >= n:
             return None
     if s[i] in "nN":
-        if s[i:i + 3].lower() != "nan":
+        if s[i : i + 3].lower() != "nan":
             return None
         return math.nan, i + 3
     if s[i] in "iI":
-        if s[i:i + 3].lower() != "inf":
+        if s[i : i + 3].lower() != "inf":
             return None
         i += 3
         if i < n and s[i] in "iI":
-            if s[i:i + 5].lower() != "inity":
+            if s[i : i + 5].lower() != "inity":
                 return None
             i += 5
         return (-math.inf if buf == "-" else math.inf), i
@@ -471,12 +472,12 @@ class Source(PollOptions):
 
 @dataclasses.dataclass(frozen=True)
 class Diagnostic:
-    where: str    # file:line, or the file when no line applies
+    where: str  # file:line, or the file when no line applies
     message: str  # for a fatal one: chronyd's own reason, in its words
-    fatal: bool   # chronyd refuses to start
-    hint: str | None = None    # what in the line made it so, when chronyd's words do not say
-    log: str | None = None     # what chronyd logs ("Fatal error : " + log), when fatal
-    stage: str = "parse"       # the step of STARTUP_ORDER that fails
+    fatal: bool  # chronyd refuses to start
+    hint: str | None = None  # what in the line made it so, when chronyd's words do not say
+    log: str | None = None  # what chronyd logs ("Fatal error : " + log), when fatal
+    stage: str = "parse"  # the step of STARTUP_ORDER that fails
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" + (f" ({self.hint})" if self.hint else "")
@@ -549,14 +550,42 @@ def _inline_hint(words: Iterable[str]) -> str | None:
 
 # Source options (cmdparse.c CPS_ParseNTPSourceAdd): flags, and options with the conversion of
 # their value.
-_SOURCE_FLAGS = {"auto_offline", "burst", "copy", "iburst", "offline", "noselect", "prefer",
-                 "require", "trust", "nts", "xleave"}
+_SOURCE_FLAGS = {
+    "auto_offline",
+    "burst",
+    "copy",
+    "iburst",
+    "offline",
+    "noselect",
+    "prefer",
+    "require",
+    "trust",
+    "nts",
+    "xleave",
+}
 _SOURCE_VALUES = {
-    "certset": "u", "key": "u", "asymmetry": "lf", "extfield": "x", "filter": "d",
-    "maxdelay": "lf", "maxdelayratio": "lf", "maxdelaydevratio": "lf", "maxdelayquant": "lf",
-    "maxpoll": "d", "maxsamples": "d", "maxsources": "d", "mindelay": "lf", "minpoll": "d",
-    "minsamples": "d", "minstratum": "d", "ntsport": "d", "offset": "lf", "port": "d",
-    "polltarget": "d", "presend": "d", "version": "d",
+    "certset": "u",
+    "key": "u",
+    "asymmetry": "lf",
+    "extfield": "x",
+    "filter": "d",
+    "maxdelay": "lf",
+    "maxdelayratio": "lf",
+    "maxdelaydevratio": "lf",
+    "maxdelayquant": "lf",
+    "maxpoll": "d",
+    "maxsamples": "d",
+    "maxsources": "d",
+    "mindelay": "lf",
+    "minpoll": "d",
+    "minsamples": "d",
+    "minstratum": "d",
+    "ntsport": "d",
+    "offset": "lf",
+    "port": "d",
+    "polltarget": "d",
+    "presend": "d",
+    "version": "d",
 }
 NTP_EF_EXP1 = 0xF323
 
@@ -576,8 +605,11 @@ def _source_options(rest: str) -> tuple[dict[str, str | None] | None, str | None
             return None, f"invalid option {word!r}"
         got = _scan_one(after, conv)
         if got is None:
-            return None, (f"option {word!r} needs a value" if not after
-                          else f"invalid value {_split_word(after)[0]!r} for option {word!r}")
+            return None, (
+                f"option {word!r} needs a value"
+                if not after
+                else f"invalid value {_split_word(after)[0]!r} for option {word!r}"
+            )
         value, used = got
         if name == "key" and value == 0:
             return None, "key 0 is not a key"
@@ -617,7 +649,7 @@ def _fgets(data: bytes, size: int) -> Iterator[bytes]:
     i = 0
     while i < len(data):
         end = data.find(b"\n", i, i + size - 1)
-        chunk = data[i:end + 1] if end >= 0 else data[i:i + size - 1]
+        chunk = data[i : end + 1] if end >= 0 else data[i : i + size - 1]
         i += len(chunk)
         yield chunk
 
@@ -641,42 +673,137 @@ def _has_glob_chars(text: str) -> bool:
 
 
 _RATELIMIT_OPTIONS = ("interval", "burst", "leak")
-_LOG_NAMES = ("rawmeasurements", "measurements", "selection", "statistics", "tracking", "rtc",
-              "refclocks", "tempcomp")
-_REFCLOCK_VALUES = {"refid": "4s", "lock": "4s", "poll": "d", "dpoll": "d", "filter": "d", "rate": "d",
-                    "minsamples": "d", "maxlockage": "d", "maxsamples": "d", "offset": "lf",
-                    "delay": "lf", "precision": "lf", "maxdispersion": "lf", "stratum": "d", "width": "lf"}
+_LOG_NAMES = ("rawmeasurements", "measurements", "selection", "statistics", "tracking", "rtc", "refclocks", "tempcomp")
+_REFCLOCK_VALUES = {
+    "refid": "4s",
+    "lock": "4s",
+    "poll": "d",
+    "dpoll": "d",
+    "filter": "d",
+    "rate": "d",
+    "minsamples": "d",
+    "maxlockage": "d",
+    "maxsamples": "d",
+    "offset": "lf",
+    "delay": "lf",
+    "precision": "lf",
+    "maxdispersion": "lf",
+    "stratum": "d",
+    "width": "lf",
+}
 _REFCLOCK_FLAGS = {"local", "pps", "tai", "noselect", "prefer", "trust", "require"}
-_REFCLOCK_DRIVERS = {"SHM": ("perm",), "SOCK": (), "PPS": ("clear",),
-                     "PHC": ("nocrossts", "extpps", "pin", "channel", "clear")}
-_HWTS_VALUES = {"maxsamples": "d", "minpoll": "d", "minsamples": "d", "precision": "lf",
-                "rxcomp": "lf", "txcomp": "lf", "rxfilter": "4s"}
+_REFCLOCK_DRIVERS = {
+    "SHM": ("perm",),
+    "SOCK": (),
+    "PPS": ("clear",),
+    "PHC": ("nocrossts", "extpps", "pin", "channel", "clear"),
+}
+_HWTS_VALUES = {
+    "maxsamples": "d",
+    "minpoll": "d",
+    "minsamples": "d",
+    "precision": "lf",
+    "rxcomp": "lf",
+    "txcomp": "lf",
+    "rxfilter": "4s",
+}
 
-_INT = {"acquisitionport", "cmdport", "dscp", "logbanner", "maxntsconnections", "maxsamples",
-        "minsamples", "minsources", "nocerttimecheck", "ntsport", "ntsprocesses", "ntsrefresh",
-        "ntsrotate", "port", "ptpport", "sched_priority"}
-_DOUBLE = {"clockprecision", "combinelimit", "corrtimeratio", "logchange", "maxclockerror",
-           "maxdistance", "maxdrift", "maxjitter", "maxslewrate", "maxupdateskew", "reselectdist",
-           "rtcautotrim", "stratumweight"}
-_STRING = {"bindacqdevice", "bindcmddevice", "binddevice", "driftfile", "dumpdir", "hwclockfile",
-           "keyfile", "leapsectz", "logdir", "ntpsigndsocket", "ntscachedir", "ntsdumpdir",
-           "ntsntpserver", "pidfile", "rtcdevice", "rtcfile", "user", "ntsservercert", "ntsserverkey"}
+_INT = {
+    "acquisitionport",
+    "cmdport",
+    "dscp",
+    "logbanner",
+    "maxntsconnections",
+    "maxsamples",
+    "minsamples",
+    "minsources",
+    "nocerttimecheck",
+    "ntsport",
+    "ntsprocesses",
+    "ntsrefresh",
+    "ntsrotate",
+    "port",
+    "ptpport",
+    "sched_priority",
+}
+_DOUBLE = {
+    "clockprecision",
+    "combinelimit",
+    "corrtimeratio",
+    "logchange",
+    "maxclockerror",
+    "maxdistance",
+    "maxdrift",
+    "maxjitter",
+    "maxslewrate",
+    "maxupdateskew",
+    "reselectdist",
+    "rtcautotrim",
+    "stratumweight",
+}
+_STRING = {
+    "bindacqdevice",
+    "bindcmddevice",
+    "binddevice",
+    "driftfile",
+    "dumpdir",
+    "hwclockfile",
+    "keyfile",
+    "leapsectz",
+    "logdir",
+    "ntpsigndsocket",
+    "ntscachedir",
+    "ntsdumpdir",
+    "ntsntpserver",
+    "pidfile",
+    "rtcdevice",
+    "rtcfile",
+    "user",
+    "ntsservercert",
+    "ntsserverkey",
+}
 _NULL = {"lock_all", "manual", "noclientlog", "nosystemcert", "rtconutc", "rtcsync"}
 _DEPRECATED = {"commandkey", "generatecommandkey", "linux_freq_scale", "linux_hz"}
-_KEYWORD = {"authselectmode": ("require", "prefer", "mix", "ignore"),
-            "leapsecmode": ("system", "slew", "step", "ignore")}
-_OTHER = {"allow", "deny", "cmdallow", "cmddeny", "bindacqaddress", "bindaddress", "bindcmdaddress",
-          "broadcast", "clientloglimit", "confdir", "dumponexit", "fallbackdrift", "hwtimestamp",
-          "include", "initstepslew", "local", "log", "mailonchange", "makestep", "maxchange",
-          "ntstrustedcerts", "ratelimit", "ntsratelimit", "cmdratelimit", "refclock", "smoothtime",
-          "sourcedir", "tempcomp"} | set(SOURCE_DIRECTIVES)
+_KEYWORD = {
+    "authselectmode": ("require", "prefer", "mix", "ignore"),
+    "leapsecmode": ("system", "slew", "step", "ignore"),
+}
+_OTHER = {
+    "allow",
+    "deny",
+    "cmdallow",
+    "cmddeny",
+    "bindacqaddress",
+    "bindaddress",
+    "bindcmdaddress",
+    "broadcast",
+    "clientloglimit",
+    "confdir",
+    "dumponexit",
+    "fallbackdrift",
+    "hwtimestamp",
+    "include",
+    "initstepslew",
+    "local",
+    "log",
+    "mailonchange",
+    "makestep",
+    "maxchange",
+    "ntstrustedcerts",
+    "ratelimit",
+    "ntsratelimit",
+    "cmdratelimit",
+    "refclock",
+    "smoothtime",
+    "sourcedir",
+    "tempcomp",
+} | set(SOURCE_DIRECTIVES)
 #: every directive chronyd 4.3 knows (conf.c CNF_ParseLine); any other is "Invalid directive"
 DIRECTIVES = frozenset(_INT | _DOUBLE | _STRING | _NULL | _DEPRECATED | set(_KEYWORD) | _OTHER)
 
 
 class _Parser:
-    def __init__(self, reader: Reader, config: ChronyConfig,
-                 run_user_access: Callable[[str], str | None] | None):
+    def __init__(self, reader: Reader, config: ChronyConfig, run_user_access: Callable[[str], str | None] | None):
         self.reader = reader
         self.config = config
         self.run_user_access = run_user_access
@@ -685,12 +812,19 @@ class _Parser:
         self.cmd_restrictions: list[tuple[Directive, int | None, bytes, int]] = []
         self.hw_interfaces: list[str] = []
         self.incomplete = False  # something still has to be gathered
-        self.stopped = False     # chronyd has exited
+        self.stopped = False  # chronyd has exited
 
     # -- diagnostics ------------------------------------------------------------------------
 
-    def diag(self, where: str, message: str, fatal: bool = False, hint: str | None = None,
-             log: str | None = None, stage: str = "parse") -> None:
+    def diag(
+        self,
+        where: str,
+        message: str,
+        fatal: bool = False,
+        hint: str | None = None,
+        log: str | None = None,
+        stage: str = "parse",
+    ) -> None:
         self.config.diagnostics.append(Diagnostic(where, message, fatal, hint, log, stage))
         if fatal:
             self.stopped = True
@@ -721,8 +855,12 @@ class _Parser:
             self.config.unreadable.append(path)
             return None
         if record.content is None:  # fetched as stat only: key material is never read
-            self.diag(origin, f"{path} holds key material and was not read: chronyd reads it as "
-                      "configuration, where a key line is an 'Invalid directive'", True)
+            self.diag(
+                origin,
+                f"{path} holds key material and was not read: chronyd reads it as "
+                "configuration, where a key line is an 'Invalid directive'",
+                True,
+            )
             return None
         self.config.files_read.append(path)
         return record.content
@@ -732,8 +870,12 @@ class _Parser:
         if self.stopped:
             return
         if level > MAX_INCLUDE_LEVEL:
-            self.fatal(origin, "Maximum include level reached", "parse",
-                       f"{path} would be include level {level}; the main file is level 1")
+            self.fatal(
+                origin,
+                "Maximum include level reached",
+                "parse",
+                f"{path} would be include level {level}; the main file is level 1",
+            )
             return
         text = self.content(path, origin, main=level == 1)
         if text is None:
@@ -750,8 +892,13 @@ class _Parser:
         where = f"{path}:{lineno}"
         log_suffix = f" at line {lineno} in file {path}"
         if len(raw) >= MAX_LINE_LENGTH:
-            self.diag(where, "String too long", True, f"{len(raw)} bytes, newline included; "
-                      f"chronyd reads lines of up to {MAX_LINE_LENGTH - 1}", "String too long" + log_suffix)
+            self.diag(
+                where,
+                "String too long",
+                True,
+                f"{len(raw)} bytes, newline included; chronyd reads lines of up to {MAX_LINE_LENGTH - 1}",
+                "String too long" + log_suffix,
+            )
             return
         words = normalize(_to_text(raw))
         if words is None:
@@ -763,8 +910,10 @@ class _Parser:
         directive = Directive(name, args, line)
         try:
             if name not in DIRECTIVES:
-                raise _Fatal("Invalid directive", "a chrony.keys line" if looks_like_key(words) else
-                             f"{command!r} is not a chronyd 4.3 directive")
+                raise _Fatal(
+                    "Invalid directive",
+                    "a chrony.keys line" if looks_like_key(words) else f"{command!r} is not a chronyd 4.3 directive",
+                )
             self.directive(command, name, rest, directive, level)
         except _Included:
             return
@@ -789,8 +938,10 @@ class _Parser:
         def check_args(expected: int) -> None:
             have = _n_args(rest)
             if have != expected:
-                raise _Fatal(f"{'Missing' if have < expected else 'Too many'} arguments for {command} "
-                             f"directive", f"{expected} expected, {have} given")
+                raise _Fatal(
+                    f"{'Missing' if have < expected else 'Too many'} arguments for {command} directive",
+                    f"{expected} expected, {have} given",
+                )
 
         def number(conv: str, text: str) -> object:
             got = sscanf(text, f"%{conv}")
@@ -875,7 +1026,7 @@ class _Parser:
                 got = _scan_one(line, "d")
                 if got is None:
                     raise parse_error(f"option {option!r} needs an integer")
-                line = line[got[1]:]
+                line = line[got[1] :]
                 if option.lower() not in _RATELIMIT_OPTIONS:
                     raise parse_error(f"invalid option {option!r}")
         elif name == "smoothtime":
@@ -907,12 +1058,12 @@ class _Parser:
                     got = _scan_one(line, "d")
                     if got is None or not 0 < got[0] < NTP_MAX_STRATUM:
                         raise parse_error("stratum must be 1 to 15")
-                    line = line[got[1]:]
+                    line = line[got[1] :]
                 elif lower == "distance":
                     got = _scan_one(line, "lf")
                     if got is None:
                         raise parse_error("distance needs a number")
-                    line = line[got[1]:]
+                    line = line[got[1] :]
                 elif lower != "orphan":
                     raise parse_error(f"invalid option {option!r}")
         elif name == "log":
@@ -925,8 +1076,11 @@ class _Parser:
                 raise parse_error("the threshold is not a number")
             for host in _words(after):
                 if _string_to_ip(host) is None:
-                    self.diag(directive.line.where, f"initstepslew server {host} is resolved when chronyd "
-                              "starts (a name it cannot resolve is only a warning)")
+                    self.diag(
+                        directive.line.where,
+                        f"initstepslew server {host} is resolved when chronyd "
+                        "starts (a name it cannot resolve is only a warning)",
+                    )
         elif name == "refclock":
             self.refclock(rest, directive, parse_error)
         elif name == "include":
@@ -941,8 +1095,10 @@ class _Parser:
             self.config.directives.append(directive)
             for directory in dirs:
                 if _has_glob_chars(directory):
-                    self.diag(directive.line.where, f"confdir {directory}: chronyd reads no file from a "
-                              "directory named with glob characters")
+                    self.diag(
+                        directive.line.where,
+                        f"confdir {directory}: chronyd reads no file from a directory named with glob characters",
+                    )
             for path in self.dir_files(dirs, ".conf") or ():
                 self.read(path, level + 1, directive.line.where)
             raise _Included()
@@ -953,6 +1109,7 @@ class _Parser:
 
     def allow_deny(self, command: str, name: str, rest: str, directive: Directive) -> None:
         """cmdparse.c CPS_ParseAllowDeny; the subnet is checked after reading (access stage)."""
+
         def fail(hint: str) -> _Fatal:
             return _Fatal(f"Could not parse {command} directive", hint)
 
@@ -989,8 +1146,11 @@ class _Parser:
             target.append((directive, 4, octets, bits if bits >= 0 else 8 * len(numbers)))
             return
         if bits < 0:
-            self.diag(directive.line.where, f"{net} is resolved when chronyd reads this line: a name it "
-                      f"cannot resolve makes it refuse the configuration (Could not parse {command} directive)")
+            self.diag(
+                directive.line.where,
+                f"{net} is resolved when chronyd reads this line: a name it "
+                f"cannot resolve makes it refuse the configuration (Could not parse {command} directive)",
+            )
             return
         raise fail(f"{net!r} is not an address")
 
@@ -1007,9 +1167,10 @@ class _Parser:
             conv = _HWTS_VALUES.get(lower)
             got = _scan_one(after, conv) if conv else None
             if got is None or (lower == "rxfilter" and str(got[0]).lower() not in ("none", "ntp", "ptp", "all")):
-                raise parse_error(f"invalid option {option!r}" if conv is None else
-                                  f"invalid value for option {option!r}")
-            line = after[got[1]:]
+                raise parse_error(
+                    f"invalid option {option!r}" if conv is None else f"invalid value for option {option!r}"
+                )
+            line = after[got[1] :]
         self.hw_interfaces.append(interface)
 
     def refclock(self, rest: str, directive: Directive, parse_error) -> None:
@@ -1033,7 +1194,7 @@ class _Parser:
             got = _scan_one(after, conv)
             if got is None or (lower == "stratum" and not 0 <= got[0] < NTP_MAX_STRATUM):
                 raise parse_error(f"invalid value for option {option!r}")
-            line = after[got[1]:]
+            line = after[got[1] :]
         self.config.refclocks.append(Refclock(driver, parameter, tai, directive.line))
 
     # -- include, confdir, sourcedir ---------------------------------------------------------
@@ -1057,8 +1218,12 @@ class _Parser:
         if record.state == "missing":
             error = self.lookup_error(_on_host(directory))
             if error == "ENOENT":
-                self.fatal(origin, f"Could not search for files matching {pattern}", "parse",
-                           f"directory {directory} does not exist")
+                self.fatal(
+                    origin,
+                    f"Could not search for files matching {pattern}",
+                    "parse",
+                    f"directory {directory} does not exist",
+                )
             return  # ENOTDIR: glob finds nothing, without an error
         if record.state in ("denied", "unreadable"):
             self.config.unreadable.append(directory)
@@ -1120,8 +1285,10 @@ class _Parser:
         chosen = []
         for base in sorted(found):
             for directory in dirs:
-                if any(posixpath.dirname(posixpath.normpath(m)) == posixpath.normpath(_on_host(directory))
-                       for m in found[base]):
+                if any(
+                    posixpath.dirname(posixpath.normpath(m)) == posixpath.normpath(_on_host(directory))
+                    for m in found[base]
+                ):
                     chosen.append(f"{directory}/{base}")
                     break
         return chosen
@@ -1134,20 +1301,32 @@ class _Parser:
         certs, keys = config.all("ntsservercert"), config.all("ntsserverkey")
         if len(certs) != len(keys):
             more = certs if len(certs) > len(keys) else keys
-            self.fatal(more[-1].line.where, "Uneven number of NTS certs and keys", "nts-server",
-                       f"{len(certs)} ntsservercert, {len(keys)} ntsserverkey")
+            self.fatal(
+                more[-1].line.where,
+                "Uneven number of NTS certs and keys",
+                "nts-server",
+                f"{len(certs)} ntsservercert, {len(keys)} ntsserverkey",
+            )
             return
         # RTC_Initialise
         if config.last("rtcfile") and config.all("rtcsync"):
-            self.fatal(config.last("rtcfile").line.where, "rtcfile directive cannot be used with rtcsync",
-                       "rtc", f"rtcsync at {config.all('rtcsync')[-1].line.where}")
+            self.fatal(
+                config.last("rtcfile").line.where,
+                "rtcfile directive cannot be used with rtcsync",
+                "rtc",
+                f"rtcsync at {config.all('rtcsync')[-1].line.where}",
+            )
             return
         # RCL_Initialise: every refclock in order
         for clock in config.refclocks:
             where = clock.line.where
             if clock.driver not in _REFCLOCK_DRIVERS:
-                self.fatal(where, f"unknown refclock driver {clock.driver}", "refclocks",
-                           f"drivers: {', '.join(_REFCLOCK_DRIVERS)} (case matters)")
+                self.fatal(
+                    where,
+                    f"unknown refclock driver {clock.driver}",
+                    "refclocks",
+                    f"drivers: {', '.join(_REFCLOCK_DRIVERS)} (case matters)",
+                )
                 return
             if clock.tai and not config.last("leapsectz"):
                 self.fatal(where, "refclock tai option requires leapsectz", "refclocks")
@@ -1157,49 +1336,75 @@ class _Parser:
             allowed = _REFCLOCK_DRIVERS[clock.driver]
             for option in options:
                 if not any(option == o or option.startswith(o + "=") for o in allowed):
-                    self.fatal(where, f"Invalid refclock driver option {option}", "refclocks",
-                               f"{clock.driver} takes {', '.join(allowed) or 'no options'}")
+                    self.fatal(
+                        where,
+                        f"Invalid refclock driver option {option}",
+                        "refclocks",
+                        f"{clock.driver} takes {', '.join(allowed) or 'no options'}",
+                    )
                     return
             device = segments[0]
             if clock.driver == "SOCK" and len(_to_bytes(device)) >= SUN_PATH_MAX:
-                self.fatal(where, f"Could not open socket {device}", "refclocks",
-                           f"a socket path has at most {SUN_PATH_MAX - 1} bytes")
+                self.fatal(
+                    where,
+                    f"Could not open socket {device}",
+                    "refclocks",
+                    f"a socket path has at most {SUN_PATH_MAX - 1} bytes",
+                )
                 return
             if clock.driver in ("PPS", "PHC", "SOCK"):
-                self.diag(where, f"refclock {clock.driver} {device}: chronyd refuses to start if it "
-                          "cannot open it", stage="refclocks")
+                self.diag(
+                    where,
+                    f"refclock {clock.driver} {device}: chronyd refuses to start if it cannot open it",
+                    stage="refclocks",
+                )
         # NIO_Initialise: HW timestamping on named interfaces
         for interface in self.hw_interfaces:
             if interface != "*" and len(_to_bytes(interface)) >= IFNAMSIZ:
                 directive = next(d for d in config.all("hwtimestamp") if d.args and d.args[0] == interface)
-                self.fatal(directive.line.where, f"Could not enable HW timestamping on {interface}", "ntp-io",
-                           f"an interface name has at most {IFNAMSIZ - 1} bytes")
+                self.fatal(
+                    directive.line.where,
+                    f"Could not enable HW timestamping on {interface}",
+                    "ntp-io",
+                    f"an interface name has at most {IFNAMSIZ - 1} bytes",
+                )
                 return
             if interface != "*":
                 directive = next(d for d in config.all("hwtimestamp") if d.args and d.args[0] == interface)
-                self.diag(directive.line.where, f"hwtimestamp {interface}: chronyd refuses to start if this "
-                          "interface has no hardware timestamping", stage="ntp-io")
+                self.diag(
+                    directive.line.where,
+                    f"hwtimestamp {interface}: chronyd refuses to start if this interface has no hardware timestamping",
+                    stage="ntp-io",
+                )
         # CNF_SetupAccessRestrictions: NTP restrictions, then command restrictions
         for directive, family, address, bits in self.restrictions + self.cmd_restrictions:
             if family is not None and bits > (32 if family == 4 else 128):
-                self.fatal(directive.line.where, f"Bad subnet in {ip_to_string(family, address)}/{bits}",
-                           "access", f"an IPv{family} prefix has at most {32 if family == 4 else 128} bits")
+                self.fatal(
+                    directive.line.where,
+                    f"Bad subnet in {ip_to_string(family, address)}/{bits}",
+                    "access",
+                    f"an IPv{family} prefix has at most {32 if family == 4 else 128} bits",
+                )
                 return
         # SYS_SetScheduler (a -P option on the command line replaces the directive)
         priority = config.last("sched_priority")
         if priority is not None:
             value = c_int(priority.args[0])
             if value and not 1 <= value <= 99:
-                self.fatal(priority.line.where, f"Bad scheduler priority: {value}", "scheduler",
-                           "1 to 99, or 0 for none")
+                self.fatal(
+                    priority.line.where, f"Bad scheduler priority: {value}", "scheduler", "1 to 99, or 0 for none"
+                )
                 return
         # CLG_Initialise
         if config.all("noclientlog"):
             limits = [d for d in config.directives if d.name in ("ratelimit", "ntsratelimit", "cmdratelimit")]
             if limits:
-                self.fatal(config.all("noclientlog")[-1].line.where,
-                           "Rate limiting cannot be enabled with noclientlog", "clientlog",
-                           f"{limits[0].name} at {limits[0].line.where}")
+                self.fatal(
+                    config.all("noclientlog")[-1].line.where,
+                    "Rate limiting cannot be enabled with noclientlog",
+                    "clientlog",
+                    f"{limits[0].name} at {limits[0].line.where}",
+                )
                 return
         # TMC_Initialise, as the run user
         self.tempcomp()
@@ -1244,8 +1449,12 @@ class _Parser:
         points = 0
         for number, chunk in enumerate(_fgets(_to_bytes(text), TEMPCOMP_LINE), 1):
             if _count(sscanf(_to_text(chunk.split(b"\0", 1)[0]), "%lf %lf")) != 2:
-                self.fatal(f"{path}:{number}", f"Could not read tempcomp point from {path}", "tempcomp",
-                           "each line holds a temperature and a compensation")
+                self.fatal(
+                    f"{path}:{number}",
+                    f"Could not read tempcomp point from {path}",
+                    "tempcomp",
+                    "each line holds a temperature and a compensation",
+                )
                 return False
             points += 1
         if points < 2:
@@ -1259,8 +1468,10 @@ class _Parser:
         for rest, origin in self.sourcedirs:
             dirs = _words(rest)
             if not 1 <= len(dirs) <= MAX_DIRS:
-                self.diag(origin.where, f"chronyd ignores this sourcedir directive: {len(dirs)} directories "
-                          f"given, 1 to {MAX_DIRS} allowed")
+                self.diag(
+                    origin.where,
+                    f"chronyd ignores this sourcedir directive: {len(dirs)} directories given, 1 to {MAX_DIRS} allowed",
+                )
                 continue
             listable = []
             for directory in dirs:  # listed as the run user: one it cannot list shows no file
@@ -1294,8 +1505,11 @@ class _Parser:
             return
         if record.content is None:
             if record.state == "ok":
-                self.diag(path, f"{path} holds key material and was not read: chronyd ignores every "
-                          "line of it that is not a source")
+                self.diag(
+                    path,
+                    f"{path} holds key material and was not read: chronyd ignores every "
+                    "line of it that is not a source",
+                )
                 self.config.withheld.append(path)
             return
         self.config.files_read.append(path)
@@ -1303,8 +1517,15 @@ class _Parser:
             where = f"{path}:{lineno}"
             text = chunk.split(b"\0", 1)[0]
             if not text or not text.endswith(b"\n"):
-                what = ("has no newline" if len(chunk) < MAX_LINE_LENGTH else
-                        f"is longer than {MAX_LINE_LENGTH - 1} bytes") if b"\0" not in chunk else "holds a NUL byte"
+                what = (
+                    (
+                        "has no newline"
+                        if len(chunk) < MAX_LINE_LENGTH
+                        else f"is longer than {MAX_LINE_LENGTH - 1} bytes"
+                    )
+                    if b"\0" not in chunk
+                    else "holds a NUL byte"
+                )
                 self.diag(where, f"this line {what}: chronyd ignores it and the rest of the file")
                 return
             words = normalize(_to_text(text))
@@ -1328,8 +1549,9 @@ class _Included(Exception):
     """include/confdir: recorded (in reading order) before the files they name were read."""
 
 
-def parse(main_path: str, reader: Reader,
-          run_user_access: Callable[[str], str | None] | None = None) -> tuple[ChronyConfig, bool]:
+def parse(
+    main_path: str, reader: Reader, run_user_access: Callable[[str], str | None] | None = None
+) -> tuple[ChronyConfig, bool]:
     """Effective configuration of chronyd started with main_path, and whether it starts.
 
     run_user_access(path) answers, for a file chronyd reads after dropping root (the sourcedir

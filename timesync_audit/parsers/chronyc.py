@@ -14,6 +14,7 @@ Pure functions of the command's text (stderr merged). In CSV mode (`-c`):
 chronyc's own error replies are one line `<5xx code> <text>` (506 Cannot talk to daemon,
 501 Not authorised), exit status 1.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,8 +25,14 @@ NEVER = 4294967295
 LOCAL_REF_ID = "7F7F0101"
 #: leap statuses of a synchronized clock (a leap second announced is still synchronized)
 SYNCHRONIZED_LEAP = ("Normal", "Insert second", "Delete second")
-STATES = {"*": "selected", "+": "combined", "-": "not combined", "?": "unusable",
-          "x": "falseticker", "~": "too variable"}
+STATES = {
+    "*": "selected",
+    "+": "combined",
+    "-": "not combined",
+    "?": "unusable",
+    "x": "falseticker",
+    "~": "too variable",
+}
 MODES = {"^": "server", "=": "peer", "#": "reference clock"}
 
 _REPLY = re.compile(r"^(5\d\d) (\S.*)$")
@@ -153,8 +160,10 @@ class Source:
 
     def describe(self) -> str:
         mode = "" if self.mode == "^" else f" ({MODES.get(self.mode, self.mode)})"
-        return (f"{self.mode}{self.state} {self.address}{mode}: reach {self.reach_octal}, "
-                f"state {self.state} ({STATES.get(self.state, 'unknown')})")
+        return (
+            f"{self.mode}{self.state} {self.address}{mode}: reach {self.reach_octal}, "
+            f"state {self.state} ({STATES.get(self.state, 'unknown')})"
+        )
 
 
 def parse_sources(text: str) -> list[Source]:
@@ -165,9 +174,18 @@ def parse_sources(text: str) -> list[Source]:
         if not re.fullmatch(r"[0-7]+", f[5]):  # int(x, 8) also takes "-1", "+7", "0o7", "1_7"
             raise ParseError(f"sources: reach {f[5]!r} is not octal")
         reach = int(f[5], 8)
-        sources.append(Source(f[0], f[1], f[2], _number(f[3], int, "sources"), _number(f[4], int, "sources"),
-                              reach, _number(f[6], int, "sources"),
-                              *[_number(v, float, "sources") for v in f[7:10]]))
+        sources.append(
+            Source(
+                f[0],
+                f[1],
+                f[2],
+                _number(f[3], int, "sources"),
+                _number(f[4], int, "sources"),
+                reach,
+                _number(f[6], int, "sources"),
+                *[_number(v, float, "sources") for v in f[7:10]],
+            )
+        )
     return sources
 
 
@@ -207,8 +225,10 @@ class AuthEntry:
             return f"{self.address}: not authenticated (mode -)"
         if self.mode == "SK":
             return f"{self.address}: symmetric key {self.key_id} (mode SK), not NTS"
-        return (f"{self.address}: NTS, {self.cookies} cookies, last NTS-KE {self.last_text}, "
-                f"{self.attempts} NTS-KE attempts since, {self.naks} NAKs")
+        return (
+            f"{self.address}: NTS, {self.cookies} cookies, last NTS-KE {self.last_text}, "
+            f"{self.attempts} NTS-KE attempts since, {self.naks} NAKs"
+        )
 
 
 def parse_authdata(text: str) -> list[AuthEntry]:

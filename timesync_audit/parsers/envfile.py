@@ -1,4 +1,5 @@
 """Shell-style variable files (/etc/default/*, /etc/sysconfig/*), last assignment wins."""
+
 from __future__ import annotations
 
 import re

@@ -26,13 +26,14 @@ Secrets: the value of `crypto pw` is replaced by REDACTED while the line is pars
 never kept, compared or shown; a line that looks like a key file entry (`ID TYPE KEY`) is noted
 without its text.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import posixpath
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ..gather.snapshot import FileRecord, Reader, Snapshot
 from . import ntp_restrict
@@ -49,11 +50,25 @@ MIN_POLL = {"classic": 3, "ntpsec": 0}  # NTP_MINPOLL
 LOCAL_CLOCK_DEFAULT_STRATUM = 5  # refclock_local.c STRATUM
 CONFIG_DIR = "ntp.d"  # NTPsec include/ntp_config.h
 #: NTS files of Debian 12's ntpsec 1.2.2 build (strings of /usr/sbin/ntpd; upstream: /etc/ntp/...)
-NTS_DEFAULTS = {"cert": "/etc/ntpsec/cert-chain.pem", "key": "/etc/ntpsec/key.pem",
-                "cookie": "/var/lib/ntpsec/nts-keys"}
+NTS_DEFAULTS = {
+    "cert": "/etc/ntpsec/cert-chain.pem",
+    "key": "/etc/ntpsec/key.pem",
+    "cookie": "/var/lib/ntpsec/nts-keys",
+}
 #: refclock drivers of Debian 12's ntpsec build (`ntpd --help`), driver type numbers (refclock_conf.c)
-REFCLOCK_DRIVERS = {"local": 1, "spectracom": 4, "generic": 8, "arbiter": 11, "nmea": 20, "pps": 22,
-                    "hpgps": 26, "shm": 28, "trimble": 29, "jjy": 40, "zyfer": 42}
+REFCLOCK_DRIVERS = {
+    "local": 1,
+    "spectracom": 4,
+    "generic": 8,
+    "arbiter": 11,
+    "nmea": 20,
+    "pps": 22,
+    "hpgps": 26,
+    "shm": 28,
+    "trimble": 29,
+    "jjy": 40,
+    "zyfer": 42,
+}
 #: files NTPsec reads after dropping root (`-u`), when `nts enable` is on: the NTS-KE server's
 #: certificate chain and private key (nts_server_init2) and the cookie key file (nts_cookie_init2)
 RUN_USER_FILES = ("nts cert", "nts key", "nts cookie")
@@ -64,37 +79,45 @@ _WS = " \t\n\v\f\r"
 # ---- keyword tables (keyword-gen.c): T = next word read as a token, S = forced string,
 # E = every word to the end of the line is a string
 
-_NTPSEC_T = ("-4 -6 ... age all allan allpeers auth average baud bias burst ca calibrate ceiling cert "
-             "clockstats controlkey cookie ctl day default disable dispersion drop dscp enable end filegen "
-             "filenum flag1 flag2 flag3 flag4 flake floor freq holdover huffpuff iburst ignore incalloc "
-             "incmem initalloc initmem interface io ipv4 ipv6 kernel key kod leapsmearinterval limit limited "
-             "link listen loopstats mask maxage maxclock maxdepth maxdisp maxdist maxmem maxpoll maxtls "
-             "mdnstries mem memlock minage minclock mindepth mindist minpoll minsane mintls mode monitor "
-             "month mru mssntp nic nolink nomodify nomrulist none nonvolatile nopeer noquery noselect "
-             "noserve notrap notrust noval ntp ntpport nts orphan orphanwait panic peerstats pid prefer "
-             "protostats rawstats requestkey reset restrict rlimit source stacksize statistics stats step "
-             "stepback stepfwd stepout stratum subtype sys sysstats tick time1 time2 timer tinker tos true "
-             "trustedkey type unit unrestrict usestats version week wildcard year")
-_NTPSEC_S = ("aead clock driftfile file fudge includefile keys leapfile logfile ntpsigndsocket path peer "
-             "pidfile pool ppspath refclock refid server setvar statsdir tlsciphersuites unconfig unpeer")
+_NTPSEC_T = (
+    "-4 -6 ... age all allan allpeers auth average baud bias burst ca calibrate ceiling cert "
+    "clockstats controlkey cookie ctl day default disable dispersion drop dscp enable end filegen "
+    "filenum flag1 flag2 flag3 flag4 flake floor freq holdover huffpuff iburst ignore incalloc "
+    "incmem initalloc initmem interface io ipv4 ipv6 kernel key kod leapsmearinterval limit limited "
+    "link listen loopstats mask maxage maxclock maxdepth maxdisp maxdist maxmem maxpoll maxtls "
+    "mdnstries mem memlock minage minclock mindepth mindist minpoll minsane mintls mode monitor "
+    "month mru mssntp nic nolink nomodify nomrulist none nonvolatile nopeer noquery noselect "
+    "noserve notrap notrust noval ntp ntpport nts orphan orphanwait panic peerstats pid prefer "
+    "protostats rawstats requestkey reset restrict rlimit source stacksize statistics stats step "
+    "stepback stepfwd stepout stratum subtype sys sysstats tick time1 time2 timer tinker tos true "
+    "trustedkey type unit unrestrict usestats version week wildcard year"
+)
+_NTPSEC_S = (
+    "aead clock driftfile file fudge includefile keys leapfile logfile ntpsigndsocket path peer "
+    "pidfile pool ppspath refclock refid server setvar statsdir tlsciphersuites unconfig unpeer"
+)
 _NTPSEC_E = "logconfig phone"
-_CLASSIC_T = ("-4 -6 ... age all allan allpeers auth autokey automax average bclient bcpollbstep beacon "
-              "beep_delay broadcastclient broadcastdelay burst calibrate ceiling clockstats cohort controlkey "
-              "crypto cryptostats ctl day default disable discard dispersion drop dscp duration enable end "
-              "epeer filegen filenum flag1 flag2 flag3 flag4 flake floor freq freq_offset huffpuff iburst "
-              "ignore incalloc incmem initalloc initmem interface io ippeerlimit ipv4 ipv6 jitter kernel key "
-              "kod leapsmearinterval limited link listen loopstats lowpriotrap mask maxage maxclock maxdepth "
-              "maxdist maxmem maxpoll mdnstries mem memlock minclock mindepth mindist minimum minpoll minsane "
-              "mode mode7 monitor month mru mssntp nic noepeer nolink nomodify nomrulist none nonvolatile "
-              "nopeer noquery noselect noserve notrap notrust ntp ntpport orphan orphanwait panic "
-              "peer_clear_digest_early peerstats pid port preempt prefer proc_delay prop_delay protostats "
-              "rawstats requestkey reset restrict revoke rlimit server_offset simulate simulation_duration "
-              "source stacksize statistics stats step stepback stepfwd stepout stratum sys sysstats tick "
-              "time1 time2 timer timingstats tinker tos true trustedkey ttl type unpeer_crypto_early "
-              "unpeer_crypto_nak_early unpeer_digest_early version wander week wildcard xleave year")
-_CLASSIC_S = ("abbrev basedate broadcast digest driftfile file fudge host ident includefile keys keysdir "
-              "leapfile logfile manycastclient ntpsigndsocket peer pidfile pool pw randfile refid "
-              "saveconfigdir server setvar statsdir trap unconfig unpeer")
+_CLASSIC_T = (
+    "-4 -6 ... age all allan allpeers auth autokey automax average bclient bcpollbstep beacon "
+    "beep_delay broadcastclient broadcastdelay burst calibrate ceiling clockstats cohort controlkey "
+    "crypto cryptostats ctl day default disable discard dispersion drop dscp duration enable end "
+    "epeer filegen filenum flag1 flag2 flag3 flag4 flake floor freq freq_offset huffpuff iburst "
+    "ignore incalloc incmem initalloc initmem interface io ippeerlimit ipv4 ipv6 jitter kernel key "
+    "kod leapsmearinterval limited link listen loopstats lowpriotrap mask maxage maxclock maxdepth "
+    "maxdist maxmem maxpoll mdnstries mem memlock minclock mindepth mindist minimum minpoll minsane "
+    "mode mode7 monitor month mru mssntp nic noepeer nolink nomodify nomrulist none nonvolatile "
+    "nopeer noquery noselect noserve notrap notrust ntp ntpport orphan orphanwait panic "
+    "peer_clear_digest_early peerstats pid port preempt prefer proc_delay prop_delay protostats "
+    "rawstats requestkey reset restrict revoke rlimit server_offset simulate simulation_duration "
+    "source stacksize statistics stats step stepback stepfwd stepout stratum sys sysstats tick "
+    "time1 time2 timer timingstats tinker tos true trustedkey ttl type unpeer_crypto_early "
+    "unpeer_crypto_nak_early unpeer_digest_early version wander week wildcard xleave year"
+)
+_CLASSIC_S = (
+    "abbrev basedate broadcast digest driftfile file fudge host ident includefile keys keysdir "
+    "leapfile logfile manycastclient ntpsigndsocket peer pidfile pool pw randfile refid "
+    "saveconfigdir server setvar statsdir trap unconfig unpeer"
+)
 _CLASSIC_E = "logconfig manycastserver multicastclient phone"
 
 
@@ -105,11 +128,11 @@ def _table(t: str, s: str, e: str) -> dict[str, str]:
     return table
 
 
-KEYWORDS = {"ntpsec": _table(_NTPSEC_T, _NTPSEC_S, _NTPSEC_E),
-            "classic": _table(_CLASSIC_T, _CLASSIC_S, _CLASSIC_E)}
+KEYWORDS = {"ntpsec": _table(_NTPSEC_T, _NTPSEC_S, _NTPSEC_E), "classic": _table(_CLASSIC_T, _CLASSIC_S, _CLASSIC_E)}
 
 
 # ---- public data
+
 
 @dataclasses.dataclass(frozen=True)
 class Source(PollOptions):
@@ -208,11 +231,11 @@ class NtpConfig:
     @property
     def crypto_pw_lines(self) -> list[Line]:
         """Every line holding `crypto ... pw` (applied or rejected): the file holds a secret either way."""
-        return [d.line for d in self.directives + self.rejected
-                if d.name == "crypto" and "pw" in d.args]
+        return [d.line for d in self.directives + self.rejected if d.name == "crypto" and "pw" in d.args]
 
 
 # ---- words of a line (display text; the scanner below decides what ntpd makes of them)
+
 
 def split_words(text: str) -> list[str]:
     """Words of an ntp.conf line: `#` outside double quotes ends the line; quotes group blanks."""
@@ -267,6 +290,7 @@ def looks_like_key(words: list[str]) -> bool:
 
 
 # ---- scanner (ntp_scanner.c), character for character
+
 
 class _Fatal(Exception):
     def __init__(self, message: str, log: str, path: str, lineno: int):
@@ -343,11 +367,11 @@ def _decimal(digits: str) -> int:
     """int() of a string of digits; beyond 25 digits any value overflows what ntpd converts
     (and Python refuses very long ones), so a bound stands for it."""
     significant = digits.lstrip("0")
-    return int(significant or "0") if len(significant) <= 25 else 10 ** 25
+    return int(significant or "0") if len(significant) <= 25 else 10**25
 
 
 def _u32(v: int) -> int:
-    return min(v, 2 ** 64 - 1) & 0xFFFFFFFF
+    return min(v, 2**64 - 1) & 0xFFFFFFFF
 
 
 def _strtod_prefix(text: str) -> str:
@@ -469,17 +493,21 @@ class _Scanner:
         began = REDACTED if self.after_pw else "".join(buf[:50])  # a password is never shown
         text = f"configuration item on line {top.nline} longer than limit of 50, began with '{began}'"
         # exit(sizeof(yytext) - 1): status 1024, which the system sees as 0
-        raise _Fatal(f"{text} (a word longer than {MAX_LEXEME} characters: ntpd exits, with status 0)",
-                     self.prefix + text, top.path, top.nline)
+        raise _Fatal(
+            f"{text} (a word longer than {MAX_LEXEME} characters: ntpd exits, with status 0)",
+            self.prefix + text,
+            top.path,
+            top.nline,
+        )
 
     def _number(self, text: str, top: _Stream, line: int) -> _Tok | None:
         neg = text.startswith("-")
         rest = text[1:] if neg else text
-        if (neg and (rest == "" or _digits(rest))) or (not neg and _digits(rest) and _u32(_decimal(rest)) <= 2 ** 31 - 1):
+        if (neg and (rest == "" or _digits(rest))) or (not neg and _digits(rest) and _u32(_decimal(rest)) <= 2**31 - 1):
             value = (-1 if neg else 1) * _decimal(rest) if rest else 0  # strtol; "-" alone: 0, no error
-            erange = value < -2 ** 63 or value > 2 ** 63 - 1
-            value = max(min(value, 2 ** 63 - 1), -2 ** 63)
-            as_int = ((value + 2 ** 31) % 2 ** 32) - 2 ** 31
+            erange = value < -(2**63) or value > 2**63 - 1
+            value = max(min(value, 2**63 - 1), -(2**63))
+            as_int = ((value + 2**31) % 2**32) - 2**31
             if as_int == 0 and erange:
                 self.fatal(f"Integer cannot be represented: {text}", top)
             return self._tok("int", text, top, line, as_int)
@@ -491,7 +519,7 @@ class _Scanner:
             return self._tok("uint", text, top, line, _u32(_decimal(text)))
         if self._is_double(text):
             body = text.rstrip("gG") if self.flavor == "ntpsec" else text
-            era = sum({"g": 1024, "G": 8192}[c] * 7 * 86400 for c in text[len(body):])
+            era = sum({"g": 1024, "G": 8192}[c] * 7 * 86400 for c in text[len(body) :])
             prefix = _strtod_prefix(body)
             value = float(prefix)
             mantissa = re.match(r"[+-]?([\d.]*)", prefix).group(1)
@@ -566,10 +594,14 @@ def _spec(**groups: str) -> dict[str, str]:
 
 _G = {
     "ntpsec": {
-        "server": _spec(flag="burst iburst noselect noval nts prefer true",
-                        intu="key minpoll maxpoll mode subtype version baud holdover", stratum="stratum",
-                        num="bias time1 time2", bool="flag1 flag2 flag3 flag4",
-                        str="refid path ppspath ca cert aead"),
+        "server": _spec(
+            flag="burst iburst noselect noval nts prefer true",
+            intu="key minpoll maxpoll mode subtype version baud holdover",
+            stratum="stratum",
+            num="bias time1 time2",
+            bool="flag1 flag2 flag3 flag4",
+            str="refid path ppspath ca cert aead",
+        ),
         "tos": _spec(int="ceiling floor orphan orphanwait minsane", num="mindist maxdisp maxdist minclock maxclock"),
         "stats": _spec(flag="clockstats loopstats peerstats rawstats sysstats protostats usestats"),
         "limit": _spec(num="average burst kod"),
@@ -579,31 +611,49 @@ _G = {
         "system": _spec(flag="calibrate kernel monitor ntp stats"),
         "tinker": _spec(num="allan dispersion freq huffpuff panic step stepback stepfwd stepout tick"),
         "nts": _spec(str="aead ca cert cookie key tlsciphersuites maxtls mintls", flag="enable disable"),
-        "access": set("flake ignore kod mssntp limited nomodify nomrulist nopeer noquery noserve notrap notrust "
-                      "ntpport version".split()),
-        "simple": _spec(int="mdnstries controlkey requestkey dscp leapsmearinterval",
-                        str="keys ntpsigndsocket statsdir leapfile logfile pidfile", num="nonvolatile tick"),
+        "access": set(
+            "flake ignore kod mssntp limited nomodify nomrulist nopeer noquery noserve notrap notrust "
+            "ntpport version".split()
+        ),
+        "simple": _spec(
+            int="mdnstries controlkey requestkey dscp leapsmearinterval",
+            str="keys ntpsigndsocket statsdir leapfile logfile pidfile",
+            num="nonvolatile tick",
+        ),
         "clients": ("server", "pool", "peer"),
     },
     "classic": {
-        "server": _spec(flag="autokey burst iburst noselect preempt prefer true xleave",
-                        intu="key minpoll maxpoll ttl mode version", str="ident"),
-        "tos": _spec(int="bcpollbstep beacon ceiling floor maxclock minclock minsane orphan orphanwait",
-                     num="mindist maxdist", bool="cohort", str="basedate"),
+        "server": _spec(
+            flag="autokey burst iburst noselect preempt prefer true xleave",
+            intu="key minpoll maxpoll ttl mode version",
+            str="ident",
+        ),
+        "tos": _spec(
+            int="bcpollbstep beacon ceiling floor maxclock minclock minsane orphan orphanwait",
+            num="mindist maxdist",
+            bool="cohort",
+            str="basedate",
+        ),
         "stats": _spec(flag="clockstats cryptostats loopstats peerstats rawstats sysstats timingstats protostats"),
         "discard": _spec(int="average minimum monitor"),
         "mru": _spec(int="incalloc incmem initalloc initmem maxage maxdepth maxmem mindepth"),
         "fudge": _spec(num="time1 time2", bool="flag1 flag2 flag3 flag4", stratum="stratum", str="abbrev refid"),
         "rlimit": _spec(int="memlock stacksize filenum"),
-        "system": _spec(flag="auth bclient calibrate kernel monitor ntp mode7 peer_clear_digest_early stats "
-                             "unpeer_crypto_early unpeer_crypto_nak_early unpeer_digest_early"),
+        "system": _spec(
+            flag="auth bclient calibrate kernel monitor ntp mode7 peer_clear_digest_early stats "
+            "unpeer_crypto_early unpeer_crypto_nak_early unpeer_digest_early"
+        ),
         "tinker": _spec(num="allan dispersion freq huffpuff panic step stepback stepfwd stepout tick"),
         "crypto": _spec(str="host ident pw randfile digest", int="revoke"),
-        "access": set("epeer flake ignore kod mssntp limited lowpriotrap noepeer nomodify nomrulist nopeer "
-                      "noquery noserve notrap notrust ntpport version".split()),
-        "simple": _spec(int="mdnstries automax controlkey requestkey revoke dscp leapsmearinterval",
-                        str="keys keysdir ntpsigndsocket statsdir ident leapfile logfile pidfile saveconfigdir",
-                        num="broadcastdelay nonvolatile tick"),
+        "access": set(
+            "epeer flake ignore kod mssntp limited lowpriotrap noepeer nomodify nomrulist nopeer "
+            "noquery noserve notrap notrust ntpport version".split()
+        ),
+        "simple": _spec(
+            int="mdnstries automax controlkey requestkey revoke dscp leapsmearinterval",
+            str="keys keysdir ntpsigndsocket statsdir ident leapfile logfile pidfile saveconfigdir",
+            num="broadcastdelay nonvolatile tick",
+        ),
         "clients": ("server", "pool", "peer", "broadcast", "manycastclient"),
     },
 }
@@ -617,7 +667,7 @@ def _kw(tok: _Tok, *names: str) -> bool:
 
 
 class _Grammar:
-    def __init__(self, flavor: str, parser: "_Parser"):
+    def __init__(self, flavor: str, parser: _Parser):
         self.flavor = flavor
         self.g = _G[flavor]
         self.parser = parser
@@ -709,8 +759,11 @@ class _Grammar:
                 elif tok.kind == "sp" and tok.text == "(":
                     tok = yield
                     for want in ("int", "...", "int", ")"):
-                        ok = (tok.kind == "int") if want == "int" else (
-                            _kw(tok, "...") if want == "..." else (tok.kind == "sp" and tok.text == ")"))
+                        ok = (
+                            (tok.kind == "int")
+                            if want == "int"
+                            else (_kw(tok, "...") if want == "..." else (tok.kind == "sp" and tok.text == ")"))
+                        )
                         if not ok:
                             return ("error", tok)
                         tok = yield
@@ -900,9 +953,15 @@ class _Grammar:
 
 # ---- parser driver (Bison's LALR(1) automaton with its error recovery, as far as it shows)
 
+
 class _Parser:
-    def __init__(self, reader: Reader, config: NtpConfig, options: Mapping[str, str] | None,
-                 run_user_access: Callable[[str], str | None] | None):
+    def __init__(
+        self,
+        reader: Reader,
+        config: NtpConfig,
+        options: Mapping[str, str] | None,
+        run_user_access: Callable[[str], str | None] | None,
+    ):
         self.reader = reader
         self.config = config
         self.flavor = config.flavor
@@ -940,8 +999,11 @@ class _Parser:
     def semantic_check(self, value: _Tok, kind: str, fudge: bool) -> None:
         """The messages ntpd's parser logs (yyerror) for values it accepts but does not use."""
         if kind == _STRATUM and not 0 <= int(value.value) <= 16:
-            self.yyerror("fudge factor: stratum value not in [0..16], ignored" if fudge
-                         else "fudge factor: stratum value out of bounds, ignored")
+            self.yyerror(
+                "fudge factor: stratum value not in [0..16], ignored"
+                if fudge
+                else "fudge factor: stratum value out of bounds, ignored"
+            )
         if kind == _BOOL and value.kind == "int" and value.value not in (0, 1):
             self.yyerror("Integer value is not boolean (0 or 1). Assuming 1")
 
@@ -1074,8 +1136,10 @@ class _Parser:
             status = result[0]
             if status == "end":
                 self.apply(start, self.shifted, None)
-                self.diag(f"{start.stream.path}:{start.line}", "end: ntpd reads nothing after it, in this "
-                          "file or in the files that include it")
+                self.diag(
+                    f"{start.stream.path}:{start.line}",
+                    "end: ntpd reads nothing after it, in this file or in the files that include it",
+                )
                 self.scanner.flush()
                 tok = self.scanner.next()
                 if errstatus == 0:
@@ -1167,8 +1231,7 @@ class _Parser:
         words = split_words_line(line.text)
         if not words:
             return
-        error = (f"ntpd discards this line while recovering from the syntax error at "
-                 f"{start.stream.path}:{start.line}")
+        error = f"ntpd discards this line while recovering from the syntax error at {start.stream.path}:{start.line}"
         directive = Directive(words[0], tuple(words[1:]), line, error)
         self.config.rejected.append(directive)
         if words[0] in SOURCE_DIRECTIVES:
@@ -1180,15 +1243,14 @@ class _Parser:
         if look is not None and look.kind not in ("eoc", "eof") and shifted:
             where = f"{start.stream.path}:{start.line}"
             word = "a word" if shifted[0].text == "crypto" else repr(look.text)  # never a password
-            self.partial_error = (f"syntax error at {word}: ntpd keeps the line up to there "
-                                  f"and ignores the rest")
+            self.partial_error = f"syntax error at {word}: ntpd keeps the line up to there and ignores the rest"
             self.diag(where, self.partial_error)
         if not shifted:
             return
         toks = shifted
         nested = None
         if self.nested_at is not None and toks[0].text == "includefile":
-            toks, nested = shifted[:self.nested_at], shifted[self.nested_at:]
+            toks, nested = shifted[: self.nested_at], shifted[self.nested_at :]
         self.effect(toks)
         if nested:
             self.effect(nested)
@@ -1234,8 +1296,9 @@ class _Parser:
     def refclock(self, toks: list[_Tok], line: Line) -> None:
         driver = toks[1].text
         if driver.lower() not in REFCLOCK_DRIVERS:
-            raise _Fatal(f"Unknown driver name {driver}", f"CONFIG: Unknown driver name {driver}",
-                         line.path, line.lineno)
+            raise _Fatal(
+                f"Unknown driver name {driver}", f"CONFIG: Unknown driver name {driver}", line.path, line.lineno
+            )
 
     def restrict(self, toks: list[_Tok], line: Line, directive: Directive) -> None:
         mode = toks[0].text
@@ -1272,8 +1335,11 @@ class _Parser:
         self.config.restrict_ops.append(op)
         reaches_default = (target == "default" or (mask is not None and _zero_mask(mask))) and "ntpport" not in flags
         if mode == "restrict" and reaches_default:
-            families = ("IPv4", "IPv6") if family is None and target == "default" else (
-                (family,) if family else (("IPv6",) if ":" in (address or "") else ("IPv4",)))
+            families = (
+                ("IPv4", "IPv6")
+                if family is None and target == "default"
+                else ((family,) if family else (("IPv6",) if ":" in (address or "") else ("IPv4",)))
+            )
             self.config.restrictions.append(Restriction(families, frozenset(flags), line))
 
     def nts_options(self, toks: list[_Tok], line: Line) -> None:
@@ -1296,9 +1362,11 @@ class _Parser:
         level = len(self.scanner.stack)
         if level > MAX_INCLUDE_LEVEL:
             what = "Maximum include file level exceeded."
-            self.diag(line.where, f"includefile nested deeper than {MAX_INCLUDE_LEVEL} levels: ntpd does not "
-                                  f"read {name_tok.text}",
-                      (self.prefix if self.flavor == "ntpsec" else "getconfig: ") + what)
+            self.diag(
+                line.where,
+                f"includefile nested deeper than {MAX_INCLUDE_LEVEL} levels: ntpd does not read {name_tok.text}",
+                (self.prefix if self.flavor == "ntpsec" else "getconfig: ") + what,
+            )
             return
         path = name_tok.text
         if self.flavor == "ntpsec" and not path.startswith("/"):
@@ -1311,8 +1379,11 @@ class _Parser:
         if not pushed and len(self.scanner.stack) == before:
             if self.incomplete and self.reader.file(path) is None:
                 return
-            self.diag(line.where, f"includefile {name_tok.text}: ntpd cannot open it and reads on",
-                      (self.prefix if self.flavor == "ntpsec" else "getconfig: ") + f"Couldn't open <{name_tok.text}>")
+            self.diag(
+                line.where,
+                f"includefile {name_tok.text}: ntpd cannot open it and reads on",
+                (self.prefix if self.flavor == "ntpsec" else "getconfig: ") + f"Couldn't open <{name_tok.text}>",
+            )
 
     # -- after reading: ntpd applies the configuration
     def after(self) -> None:
@@ -1334,13 +1405,16 @@ class _Parser:
         for opt in ("mintls", "maxtls"):
             if opt in self.nts and self.nts[opt][0] != "TLS1.3":
                 value, line = self.nts[opt]
-                self.refuse(line.where, f"TLS unrecognized version string: {value}.",
-                            "NTS: troubles during init.  Bailing.")
+                self.refuse(
+                    line.where, f"TLS unrecognized version string: {value}.", "NTS: troubles during init.  Bailing."
+                )
                 return
+
         def path_of(opt: str) -> tuple[str, str]:
             if opt in self.nts:
                 return self.nts[opt][0], self.nts[opt][1].where
             return NTS_DEFAULTS[opt], enable.where
+
         for opt in ("cert", "key", "cookie"):
             path, where = path_of(opt)
             self.config.run_user_files.append((path, where))
@@ -1353,9 +1427,11 @@ class _Parser:
             self.refuse(cert_where, text, "NTSs: " + text)
             return
         if self.user_cannot(cert):
-            self.refuse(cert_where, f"can't load certificate (chain) from {cert} "
-                                    f"(the run user cannot read it: {self.user_cannot(cert)})",
-                        f"NTSs: can't load certificate (chain) from {cert}")
+            self.refuse(
+                cert_where,
+                f"can't load certificate (chain) from {cert} (the run user cannot read it: {self.user_cannot(cert)})",
+                f"NTSs: can't load certificate (chain) from {cert}",
+            )
             return
         key, key_where = path_of("key")
         record = self.stat(key)
@@ -1363,8 +1439,9 @@ class _Parser:
             return
         why = "it does not exist" if record.state == "missing" else self.user_cannot(key)
         if why:
-            self.refuse(key_where, f"can't load private key from {key} ({why})",
-                        f"NTSs: can't load private key from {key}")
+            self.refuse(
+                key_where, f"can't load private key from {key} ({why})", f"NTSs: can't load private key from {key}"
+            )
             return
         cookie, cookie_where = path_of("cookie")
         record = self.stat(cookie)
@@ -1372,8 +1449,11 @@ class _Parser:
             return  # a missing cookie key file is made anew
         why = self.user_cannot(cookie)
         if why:
-            self.refuse(cookie_where, f"can't read old cookie file: {cookie}=>Permission denied ({why})",
-                        f"NTSs: can't read old cookie file: {cookie}=>Permission denied")
+            self.refuse(
+                cookie_where,
+                f"can't read old cookie file: {cookie}=>Permission denied ({why})",
+                f"NTSs: can't read old cookie file: {cookie}=>Permission denied",
+            )
 
     def stat(self, path: str) -> FileRecord | None:
         record = self.reader.stat(path)
@@ -1405,6 +1485,7 @@ def _zero_mask(mask: str) -> bool:
 
 # ---- compatibility helpers (a single line, without the scanner's context)
 
+
 def parse_source(words: list[str], line: Line, flavor: str) -> tuple[Source | None, str | None]:
     """A server/pool/peer line read on its own: the Source ntpd makes of it, or why it drops it."""
     config = _parse_text("\n".join([" ".join(words)]), line.path, flavor)
@@ -1434,9 +1515,15 @@ def _parse_text(text: str, path: str, flavor: str) -> NtpConfig:
 
 # ---- entry point
 
-def parse(main_path: str, reader: Reader, flavor: str,
-          run_user_access: Callable[[str], str | None] | None = None,
-          options: Mapping[str, str] | None = None, _ntp_d: bool = True) -> tuple[NtpConfig, bool]:
+
+def parse(
+    main_path: str,
+    reader: Reader,
+    flavor: str,
+    run_user_access: Callable[[str], str | None] | None = None,
+    options: Mapping[str, str] | None = None,
+    _ntp_d: bool = True,
+) -> tuple[NtpConfig, bool]:
     """Effective configuration of ntpd started with main_path.
 
     `run_user_access(path)`: why ntpd's run user (`-u`) cannot read path, or None; NTPsec
@@ -1478,8 +1565,12 @@ def parse(main_path: str, reader: Reader, flavor: str,
                 parser.log(f"CONFIG: readconfig: parsing directory: {directory}")
                 if not parser.scanner.stack:
                     # no main file and no ntp.d file opened: yyparse() reads from a NULL stack
-                    parser.refuse(directory, "ntpd crashes (SIGSEGV) reading ntp.d: there is no main file "
-                                  "and none of its *.conf files can be opened", "")
+                    parser.refuse(
+                        directory,
+                        "ntpd crashes (SIGSEGV) reading ntp.d: there is no main file "
+                        "and none of its *.conf files can be opened",
+                        "",
+                    )
                     return _finish(config, parser)
                 parser.yyparse()
         parser.after()

@@ -21,6 +21,7 @@ The default entry of a family is the one with mask 0 and no match flag: `restric
 `restrict -4 default`, and any address with mask 0.0.0.0 (or ::) all reach it; `restrict
 default ntpport` is a separate entry, `restrict source` a template for sources.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -218,8 +219,9 @@ def evaluate(ops: list[RestrictOp], flavor: str) -> Evaluation:
                     unresolved.append(op)  # a name: getaddrinfo() when ntpd starts
                 else:
                     ignored.append((op, f"address/host '{address}' unusable"))
-                    messages.append(f"{prefix}restrict: ignoring line {op.ntpd_line_no}, "
-                                    f"address/host '{address}' unusable.")
+                    messages.append(
+                        f"{prefix}restrict: ignoring line {op.ntpd_line_no}, address/host '{address}' unusable."
+                    )
                 continue
             family, value = parsed
             mask = _mask_of(family, _HOST_BITS[family])
@@ -261,13 +263,38 @@ def evaluate(ops: list[RestrictOp], flavor: str) -> Evaluation:
                 if entry is defaults.get(family) and entry.network == 0 and entry.mask == 0 and not match:
                     entry.written -= written  # the text asked to remove these flags
                     entry.lines.append(op.line)
-                    entry.steps.append(Step(op.line, "would remove the entry: ntpd never removes the default entry"
-                                            + (f"; {' '.join(access)} ignored by ntpsec" if access else "")))
+                    entry.steps.append(
+                        Step(
+                            op.line,
+                            "would remove the entry: ntpd never removes the default entry"
+                            + (f"; {' '.join(access)} ignored by ntpsec" if access else ""),
+                        )
+                    )
                 else:
                     del table[key]
-    entries = [Entry(e.family, e.network, _prefix_of(e.family, e.mask), e.mask, e.match, frozenset(e.flags),
-                     frozenset(e.written), tuple(e.lines), tuple(e.steps)) for e in table.values()]
-    result = {family: DefaultEntry(family, frozenset(defaults[family].flags), frozenset(defaults[family].written),
-                                   builtin, tuple(defaults[family].lines), tuple(defaults[family].steps))
-              for family in FAMILIES}
+    entries = [
+        Entry(
+            e.family,
+            e.network,
+            _prefix_of(e.family, e.mask),
+            e.mask,
+            e.match,
+            frozenset(e.flags),
+            frozenset(e.written),
+            tuple(e.lines),
+            tuple(e.steps),
+        )
+        for e in table.values()
+    ]
+    result = {
+        family: DefaultEntry(
+            family,
+            frozenset(defaults[family].flags),
+            frozenset(defaults[family].written),
+            builtin,
+            tuple(defaults[family].lines),
+            tuple(defaults[family].steps),
+        )
+        for family in FAMILIES
+    }
     return Evaluation(result, entries, messages, unresolved, ignored)

@@ -13,14 +13,24 @@ Pure functions of the command's text (stderr merged).
 Anything else (`ntpq: read: Connection refused`, `***Request timed out`...) is a ParseError
 whose text is ntpq's first line: ntpd did not answer.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import re
+
 from .numbers import decimal as _decimal
 
-TALLY = {"*": "system peer", "o": "system peer (PPS)", "+": "candidate", "-": "outlier", "#": "backup",
-         "x": "falseticker", ".": "excess", " ": "rejected"}
+TALLY = {
+    "*": "system peer",
+    "o": "system peer (PPS)",
+    "+": "candidate",
+    "-": "outlier",
+    "#": "backup",
+    "x": "falseticker",
+    ".": "excess",
+    " ": "rejected",
+}
 SYSTEM_PEER_TALLY = ("*", "o")
 SYSTEM_PEER_CONDITIONS = ("sys.peer", "pps.peer")
 _NONE = re.compile(r"No association IDs? returned|No association ID's returned", re.I)
@@ -38,7 +48,7 @@ def _rows(text: str, header_word: str) -> list[str]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if header_word in line.split() and i + 1 < len(lines) and lines[i + 1].startswith("==="):
-            return [line for line in lines[i + 2:] if line.strip()]
+            return [line for line in lines[i + 2 :] if line.strip()]
     said = [line.strip() for line in lines if line.strip()]
     raise ParseError(said[0] if said else "(no output)")
 
@@ -63,9 +73,11 @@ class Peer:
 
     def describe(self) -> str:
         tally = self.tally if self.tally != " " else "(blank)"
-        return (f"{tally} {self.remote} ({TALLY.get(self.tally, 'unknown')}): refid {self.refid}, "
-                f"stratum {self.stratum if self.stratum is not None else '?'}, reach {self.reach}, "
-                f"offset {self.offset} ms")
+        return (
+            f"{tally} {self.remote} ({TALLY.get(self.tally, 'unknown')}): refid {self.refid}, "
+            f"stratum {self.stratum if self.stratum is not None else '?'}, reach {self.reach}, "
+            f"offset {self.offset} ms"
+        )
 
 
 def parse_peers(text: str) -> list[Peer]:

@@ -1,4 +1,5 @@
 """Numbers as hosts print them."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """Where a value came from: a file and line, shown in every verdict; and the configuration
 line (directive) read from it, as chrony.conf and ntp.conf both have them."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -3,6 +3,7 @@
 How each daemon turns them into the interval it really uses differs, so
 `effective_maxpoll` stays with each parser's Source.
 """
+
 from __future__ import annotations
 
 

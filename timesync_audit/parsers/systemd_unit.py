@@ -6,6 +6,7 @@ file in an earlier directory masking the same name in a later one, and
 applied in file-name order. For list settings such as ExecStart= an empty
 assignment resets the list.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,13 @@ import shlex
 from ..gather.snapshot import Reader, Request
 from .provenance import Line
 
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-             "/usr/lib/systemd/system", "/lib/systemd/system")
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
 
 
 def unit_request(names: tuple[str, ...]) -> Request:

@@ -9,6 +9,7 @@ Pure functions of the command's text (stderr merged).
 Output without any KEY=VALUE line ("Failed to query server: ...", "System has not been booted
 with systemd...") is a ParseError whose text is timedatectl's first line.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,9 +70,14 @@ class Timesync:
         return bool(self.server_name or self.server_address)
 
     def describe(self) -> str:
-        server = (f"server in use {self.server_name or '(no name)'} ({self.server_address or 'no address'})"
-                  if self.server_in_use else "no server in use (ServerName and ServerAddress empty)")
-        configured = self.properties.get("SystemNTPServers", "").strip() or self.properties.get("LinkNTPServers", "").strip()
+        server = (
+            f"server in use {self.server_name or '(no name)'} ({self.server_address or 'no address'})"
+            if self.server_in_use
+            else "no server in use (ServerName and ServerAddress empty)"
+        )
+        configured = (
+            self.properties.get("SystemNTPServers", "").strip() or self.properties.get("LinkNTPServers", "").strip()
+        )
         return server + (f"; configured: {configured}" if configured else "")
 
 

@@ -37,6 +37,7 @@ of each rule, selftests/recorded/timesyncd-config/ what the real daemon did with
   below the minimum and ConnectionRetrySec= below 1 s fall back to defaults after a parse that did
   not stop.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,7 +45,7 @@ import math
 import posixpath
 import re
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 from ..gather.snapshot import FileRecord, Reader, Request
 from .provenance import Line
@@ -59,19 +60,32 @@ MAIN_SEARCH_SINCE = 254
 #: the user systemd-timesyncd.service runs as (User=), hence the one that reads the files
 DAEMON_USER = "systemd-timesync"
 #: Debian's built-in fallback servers (meson -Dntp-servers), used when no FallbackNTP= was parsed
-DEBIAN_FALLBACK_NTP = ("0.debian.pool.ntp.org", "1.debian.pool.ntp.org", "2.debian.pool.ntp.org",
-                       "3.debian.pool.ntp.org")
+DEBIAN_FALLBACK_NTP = (
+    "0.debian.pool.ntp.org",
+    "1.debian.pool.ntp.org",
+    "2.debian.pool.ntp.org",
+    "3.debian.pool.ntp.org",
+)
 
 LONG_LINE_MAX = 1024 * 1024
 USEC_PER_SEC = 1_000_000
-USEC_INFINITY = 2 ** 64 - 1
+USEC_INFINITY = 2**64 - 1
 #: timesyncd-gperf.gperf: the keys of [Time] and what parses them
 SERVER_KEYS = {"NTP": "system", "Servers": "system", "FallbackNTP": "fallback"}
-TIMESPAN_KEYS = ("RootDistanceMaxSec", "PollIntervalMinSec", "PollIntervalMaxSec", "ConnectionRetrySec",
-                 "SaveIntervalSec")
-DEFAULT_USEC = {"RootDistanceMaxSec": 5 * USEC_PER_SEC, "PollIntervalMinSec": 32 * USEC_PER_SEC,
-                "PollIntervalMaxSec": 2048 * USEC_PER_SEC, "ConnectionRetrySec": 30 * USEC_PER_SEC,
-                "SaveIntervalSec": 60 * USEC_PER_SEC}
+TIMESPAN_KEYS = (
+    "RootDistanceMaxSec",
+    "PollIntervalMinSec",
+    "PollIntervalMaxSec",
+    "ConnectionRetrySec",
+    "SaveIntervalSec",
+)
+DEFAULT_USEC = {
+    "RootDistanceMaxSec": 5 * USEC_PER_SEC,
+    "PollIntervalMinSec": 32 * USEC_PER_SEC,
+    "PollIntervalMaxSec": 2048 * USEC_PER_SEC,
+    "ConnectionRetrySec": 30 * USEC_PER_SEC,
+    "SaveIntervalSec": 60 * USEC_PER_SEC,
+}
 
 #: a path's reason for being unreadable by the daemon's user, or None when it can read it
 RunUserAccess = Callable[[str], "str | None"]
@@ -82,14 +96,16 @@ def request() -> Request:
     for directory in DROPIN_DIRS:  # every component, to follow symlinked directories as timesyncd does
         parts = directory.strip("/").split("/")
         dirs += ["/" + "/".join(parts[:n]) for n in range(1, len(parts) + 1)]
-    return Request(files=tuple(posixpath.join(d, MAIN_NAME) for d in CONF_DIRS),
-                   globs=tuple(posixpath.join(d, "*.conf") for d in DROPIN_DIRS),
-                   stats=tuple(dict.fromkeys(dirs)))
+    return Request(
+        files=tuple(posixpath.join(d, MAIN_NAME) for d in CONF_DIRS),
+        globs=tuple(posixpath.join(d, "*.conf") for d in DROPIN_DIRS),
+        stats=tuple(dict.fromkeys(dirs)),
+    )
 
 
 @dataclasses.dataclass
 class TimesyncdConfig:
-    main: str | None = None                 # the main file read, if any
+    main: str | None = None  # the main file read, if any
     files_read: list[str] = dataclasses.field(default_factory=list)
     masked: list[str] = dataclasses.field(default_factory=list)  # "path (masked by path)"
     assignments: list[Assignment] = dataclasses.field(default_factory=list)  # inside [Time], in order
@@ -184,8 +200,10 @@ class _ServerList:
             word, rest, error = _extract_word(rest)
             if error:
                 self.log.append(f'error: Failed to parse timesyncd server syntax "{rest}": Invalid argument')
-                self.log.append(f"warning: {a.line.path}:{lineno or a.line.lineno}: Failed to parse NTP server string "
-                                f"'{a.value}', ignoring: Invalid argument")
+                self.log.append(
+                    f"warning: {a.line.path}:{lineno or a.line.lineno}: Failed to parse NTP server string "
+                    f"'{a.value}', ignoring: Invalid argument"
+                )
                 self.ignored.append(f"{a.line} (a trailing backslash: timesyncd drops the rest of this value)")
                 return
             if word is None:
@@ -268,7 +286,7 @@ def _dns_name_is_valid(name: bytes) -> bool:
                     label.append(name[i])
                     i += 1
                 elif 0x30 <= name[i] <= 0x39:
-                    digits = name[i:i + 3]
+                    digits = name[i : i + 3]
                     if len(digits) < 3 or not all(0x30 <= d <= 0x39 for d in digits) or int(digits) > 255:
                         return False
                     label.append(int(digits))
@@ -280,7 +298,7 @@ def _dns_name_is_valid(name: bytes) -> bool:
                 i += 1
             else:
                 return False
-        if not label and i < n:   # an empty label that is not at the end
+        if not label and i < n:  # an empty label that is not at the end
             return False
         if i < n and name[i] == 0x2E:  # more than one trailing dot
             return False
@@ -299,17 +317,40 @@ def _to_bytes(text: str) -> bytes:
 
 
 # parse_time()'s suffix table, in systemd's order (the first prefix that matches wins)
-_UNITS = (("seconds", 10 ** 6), ("second", 10 ** 6), ("sec", 10 ** 6), ("s", 10 ** 6),
-          ("minutes", 60 * 10 ** 6), ("minute", 60 * 10 ** 6), ("min", 60 * 10 ** 6),
-          ("months", 2629800 * 10 ** 6), ("month", 2629800 * 10 ** 6), ("M", 2629800 * 10 ** 6),
-          ("msec", 10 ** 3), ("ms", 10 ** 3), ("m", 60 * 10 ** 6),
-          ("hours", 3600 * 10 ** 6), ("hour", 3600 * 10 ** 6), ("hr", 3600 * 10 ** 6), ("h", 3600 * 10 ** 6),
-          ("days", 86400 * 10 ** 6), ("day", 86400 * 10 ** 6), ("d", 86400 * 10 ** 6),
-          ("weeks", 604800 * 10 ** 6), ("week", 604800 * 10 ** 6), ("w", 604800 * 10 ** 6),
-          ("years", 31557600 * 10 ** 6), ("year", 31557600 * 10 ** 6), ("y", 31557600 * 10 ** 6),
-          ("usec", 1), ("us", 1), ("\u03bcs", 1), ("\u00b5s", 1))
+_UNITS = (
+    ("seconds", 10**6),
+    ("second", 10**6),
+    ("sec", 10**6),
+    ("s", 10**6),
+    ("minutes", 60 * 10**6),
+    ("minute", 60 * 10**6),
+    ("min", 60 * 10**6),
+    ("months", 2629800 * 10**6),
+    ("month", 2629800 * 10**6),
+    ("M", 2629800 * 10**6),
+    ("msec", 10**3),
+    ("ms", 10**3),
+    ("m", 60 * 10**6),
+    ("hours", 3600 * 10**6),
+    ("hour", 3600 * 10**6),
+    ("hr", 3600 * 10**6),
+    ("h", 3600 * 10**6),
+    ("days", 86400 * 10**6),
+    ("day", 86400 * 10**6),
+    ("d", 86400 * 10**6),
+    ("weeks", 604800 * 10**6),
+    ("week", 604800 * 10**6),
+    ("w", 604800 * 10**6),
+    ("years", 31557600 * 10**6),
+    ("year", 31557600 * 10**6),
+    ("y", 31557600 * 10**6),
+    ("usec", 1),
+    ("us", 1),
+    ("\u03bcs", 1),
+    ("\u00b5s", 1),
+)
 _STRTOLL_SPACE = " \t\n\v\f\r"
-_INT64_MAX = 2 ** 63 - 1
+_INT64_MAX = 2**63 - 1
 
 
 def parse_timespan_usec(text: str) -> int:
@@ -317,7 +358,7 @@ def parse_timespan_usec(text: str) -> int:
     time span: USEC_INFINITY for "infinity"; ValueError for what it refuses."""
     p = text.lstrip(_WS)
     if p.startswith("infinity"):
-        if p[len("infinity"):].lstrip(_WS):
+        if p[len("infinity") :].lstrip(_WS):
             raise ValueError(f"'{text}' is not a time span")
         return USEC_INFINITY
     total, something = 0, False
@@ -341,8 +382,8 @@ def parse_timespan_usec(text: str) -> int:
             e = m.end()
         else:
             value, e = 0, 0
-        if p[e:e + 1] == ".":
-            frac = re.match(r"[0-9]*", p[e + 1:]).group(0)
+        if p[e : e + 1] == ".":
+            frac = re.match(r"[0-9]*", p[e + 1 :]).group(0)
             after = e + 1 + len(frac)
         elif e == 0:
             raise ValueError(f"'{text}' is not a time span")
@@ -353,7 +394,7 @@ def parse_timespan_usec(text: str) -> int:
         multiplier, s = USEC_PER_SEC, skipped
         for suffix, factor in _UNITS:
             if skipped.startswith(suffix):
-                multiplier, s = factor, skipped[len(suffix):]
+                multiplier, s = factor, skipped[len(suffix) :]
                 break
         if len(s) == len(rest) and s:  # "12.34.56", "5x": no unit and nothing skipped
             raise ValueError(f"'{text}' is not a time span")
@@ -393,7 +434,9 @@ def _checked_intervals(values: dict[str, int]) -> tuple[dict[str, int], list[str
     if out["PollIntervalMaxSec"] < out["PollIntervalMinSec"]:
         log.append("warning: PollIntervalMaxSec= is smaller than PollIntervalMinSec=. Using default value.")
         # usec_t arithmetic: the product wraps at 2**64 as in C (PollIntervalMinSec=infinity * 32)
-        out["PollIntervalMaxSec"] = max(DEFAULT_USEC["PollIntervalMaxSec"], (out["PollIntervalMinSec"] * 32) % (1 << 64))
+        out["PollIntervalMaxSec"] = max(
+            DEFAULT_USEC["PollIntervalMaxSec"], (out["PollIntervalMinSec"] * 32) % (1 << 64)
+        )
     if out["ConnectionRetrySec"] < 1 * USEC_PER_SEC:
         log.append("warning: Invalid ConnectionRetrySec=. Using default value.")
         out["ConnectionRetrySec"] = DEFAULT_USEC["ConnectionRetrySec"]
@@ -402,8 +445,10 @@ def _checked_intervals(values: dict[str, int]) -> tuple[dict[str, int], list[str
 
 # ---- files -----------------------------------------------------------------------------------------
 
-def parse(reader: Reader, systemd_version: str = "",
-          run_user_access: RunUserAccess | None = None) -> tuple[TimesyncdConfig, bool]:
+
+def parse(
+    reader: Reader, systemd_version: str = "", run_user_access: RunUserAccess | None = None
+) -> tuple[TimesyncdConfig, bool]:
     """(config, complete): complete is False while the reader lacks files.
 
     run_user_access(path), when given, says why systemd-timesync (the daemon's user) cannot read a
@@ -434,7 +479,8 @@ def parse(reader: Reader, systemd_version: str = "",
                 parser.config.skipped.append((directory, reason))
                 parser.config.ignored.append(
                     f"{directory}/*.conf not read: {reason} (timesyncd skips a drop-in directory it cannot "
-                    f"open; its files hide nothing)")
+                    f"open; its files hide nothing)"
+                )
                 continue
         for match in matches:
             base = posixpath.basename(match)
@@ -506,8 +552,8 @@ class _Parser:
         self.config = config
         self.run_user_access = run_user_access
         self.lists = {"system": _ServerList(), "fallback": _ServerList()}
-        self.section: str | None = None   # the current section, None before any or in an ignored one
-        self.section_ignored = False       # inside an unknown section (its lines are skipped silently)
+        self.section: str | None = None  # the current section, None before any or in an ignored one
+        self.section_ignored = False  # inside an unknown section (its lines are skipped silently)
         self.ignored_name = ""
 
     def stop(self, where: str, why: str, errno_text: str, log: list[str]) -> None:
@@ -516,8 +562,10 @@ class _Parser:
         self.config.warnings += log
         self.config.stopped = f"{where}: {why}"
         self.config.warnings.append(f"warning: Failed to parse configuration file: {errno_text}")
-        self.config.ignored.append(f"{where}: {why}: timesyncd stops reading its configuration there "
-                                   f"(the rest of that file and every later drop-in are not read)")
+        self.config.ignored.append(
+            f"{where}: {why}: timesyncd stops reading its configuration there "
+            f"(the rest of that file and every later drop-in are not read)"
+        )
 
     def read(self, path: str, record: FileRecord, main: bool) -> bool:
         """config_parse() on one file; False when the file does not exist (ENOENT: skipped).
@@ -535,8 +583,12 @@ class _Parser:
             return False
         if reason:
             self.config.skipped.append((path, reason))
-            self.stop(path, f"{DAEMON_USER} cannot open it ({reason})", "Permission denied",
-                      [f"error: Failed to open configuration file '{path}': Permission denied"])
+            self.stop(
+                path,
+                f"{DAEMON_USER} cannot open it ({reason})",
+                "Permission denied",
+                [f"error: Failed to open configuration file '{path}': Permission denied"],
+            )
             return True
         if record.link_target == "/dev/null":  # opened and read: nothing in it
             self.config.masked.append(f"{path} (symlink to /dev/null)")
@@ -546,8 +598,12 @@ class _Parser:
         kind = record.stat.kind if record.stat else ""
         if kind == "directory":
             self.config.files_read.append(path)
-            self.stop(f"{path}:0", "a directory (read error)", "Is a directory",
-                      [f"error: {path}:0: Error while reading configuration file: Is a directory"])
+            self.stop(
+                f"{path}:0",
+                "a directory (read error)",
+                "Is a directory",
+                [f"error: {path}:0: Error while reading configuration file: Is a directory"],
+            )
             return True
         if record.content is None:
             self.config.unreadable.append(path)
@@ -557,11 +613,13 @@ class _Parser:
             if record.stat.mode & 0o111:
                 self.config.warnings.append(
                     f"warning: Configuration file {path} is marked executable. Please remove executable "
-                    f"permission bits. Proceeding anyway.")
+                    f"permission bits. Proceeding anyway."
+                )
             if record.stat.mode & 0o002:
                 self.config.warnings.append(
                     f"warning: Configuration file {path} is marked world-writable. Please remove world "
-                    f"writability permission bits. Proceeding anyway.")
+                    f"writability permission bits. Proceeding anyway."
+                )
         self._parse(path, _to_bytes(record.content))
         return True
 
@@ -574,8 +632,12 @@ class _Parser:
         line = 0
         for raw in _read_lines(data):
             if raw is None:  # read_line() -ENOBUFS
-                self.stop(f"{path}:{line + 1}", "a line of 1 MiB or more (LONG_LINE_MAX)", "No buffer space available",
-                          [f"error: {path}:{line}: Line too long"])
+                self.stop(
+                    f"{path}:{line + 1}",
+                    "a line of 1 MiB or more (LONG_LINE_MAX)",
+                    "No buffer space available",
+                    [f"error: {path}:{line}: Line too long"],
+                )
                 return
             line += 1
             stripped = raw.lstrip(b" \t\n\r")
@@ -586,8 +648,12 @@ class _Parser:
                 current, bom_seen = raw[3:], True
             if continuation is not None:
                 if len(continuation) + len(current) > LONG_LINE_MAX:
-                    self.stop(f"{path}:{line}", "a continued line over 1 MiB (LONG_LINE_MAX)",
-                              "No buffer space available", [f"error: {path}:{line}: Continuation line too long"])
+                    self.stop(
+                        f"{path}:{line}",
+                        "a continued line over 1 MiB (LONG_LINE_MAX)",
+                        "No buffer space available",
+                        [f"error: {path}:{line}: Continuation line too long"],
+                    )
                     return
                 text = continuation + current
             else:
@@ -611,23 +677,41 @@ class _Parser:
             return True
         if not _utf8_is_valid(data):
             shown = _utf8_escape_invalid(data)
-            self.stop(f"{path}:{line}", "not valid UTF-8", "Invalid argument",
-                      [f"warning: {path}:{line}: String is not UTF-8 clean, ignoring assignment: {shown}",
-                       f"warning: {path}:{line}: Failed to parse file: Invalid argument"])
+            self.stop(
+                f"{path}:{line}",
+                "not valid UTF-8",
+                "Invalid argument",
+                [
+                    f"warning: {path}:{line}: String is not UTF-8 clean, ignoring assignment: {shown}",
+                    f"warning: {path}:{line}: Failed to parse file: Invalid argument",
+                ],
+            )
             return False
         text = data.decode("utf-8")
         where = Line(path, start, text)
         if text.startswith("["):
             if not text.endswith("]"):
-                self.stop(f"{path}:{line}", f"invalid section header '{text}'", "Bad message",
-                          [f"error: {path}:{line}: Invalid section header '{text}'",
-                           f"warning: {path}:{line}: Failed to parse file: Bad message"])
+                self.stop(
+                    f"{path}:{line}",
+                    f"invalid section header '{text}'",
+                    "Bad message",
+                    [
+                        f"error: {path}:{line}: Invalid section header '{text}'",
+                        f"warning: {path}:{line}: Failed to parse file: Bad message",
+                    ],
+                )
                 return False
             name = text[1:-1]
             if not _string_is_safe(name):
-                self.stop(f"{path}:{line}", f"bad characters in section header '{text}'", "Bad message",
-                          [f"error: {path}:{line}: Bad characters in section header '{text}'",
-                           f"warning: {path}:{line}: Failed to parse file: Bad message"])
+                self.stop(
+                    f"{path}:{line}",
+                    f"bad characters in section header '{text}'",
+                    "Bad message",
+                    [
+                        f"error: {path}:{line}: Bad characters in section header '{text}'",
+                        f"warning: {path}:{line}: Failed to parse file: Bad message",
+                    ],
+                )
                 return False
             if name == SECTION:
                 self.section, self.section_ignored = SECTION, False
@@ -641,8 +725,7 @@ class _Parser:
                 self.config.warnings.append(f"warning: {path}:{line}: Assignment outside of section. Ignoring.")
                 self.config.ignored.append(f"{where} (before any section: timesyncd ignores it)")
             elif "=" in text:
-                self.config.ignored.append(
-                    f"{where} (in [{self.ignored_name}], not [{SECTION}]: timesyncd ignores it)")
+                self.config.ignored.append(f"{where} (in [{self.ignored_name}], not [{SECTION}]: timesyncd ignores it)")
             return True
         if "=" not in text:
             self.config.warnings.append(f"warning: {path}:{line}: Missing '=', ignoring line.")
@@ -668,7 +751,8 @@ class _Parser:
                 self.config.warnings.append(f"warning: {path}:{line}: Failed to parse sec value, ignoring: {value}")
         elif not key.startswith("X-"):
             self.config.warnings.append(
-                f"warning: {path}:{line}: Unknown key '{key}' in section [{SECTION}], ignoring.")
+                f"warning: {path}:{line}: Unknown key '{key}' in section [{SECTION}], ignoring."
+            )
             self.config.ignored.append(f"{where} (unknown key '{key}': timesyncd ignores it)")
         return True
 
@@ -695,28 +779,39 @@ def _char_len(data: bytes, i: int) -> int:
     c = data[i]
     if c < 0x80:
         return 1
-    for length, mask, value in ((2, 0xE0, 0xC0), (3, 0xF0, 0xE0), (4, 0xF8, 0xF0), (5, 0xFC, 0xF8),
-                                (6, 0xFE, 0xFC)):
+    for length, mask, value in ((2, 0xE0, 0xC0), (3, 0xF0, 0xE0), (4, 0xF8, 0xF0), (5, 0xFC, 0xF8), (6, 0xFE, 0xFC)):  # noqa: B007 - used after the loop
         if c & mask == value:
             break
     else:
         return 0
-    chunk = data[i:i + length]
+    chunk = data[i : i + length]
     if len(chunk) < length or any(b & 0xC0 != 0x80 for b in chunk[1:]):
         return 0
     code = c & (0xFF >> (length + 1))
     for b in chunk[1:]:
         code = (code << 6) | (b & 0x3F)
-    needed = 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4 if code < 0x200000 \
-        else 5 if code < 0x4000000 else 6
+    needed = (
+        1
+        if code < 0x80
+        else 2
+        if code < 0x800
+        else 3
+        if code < 0x10000
+        else 4
+        if code < 0x200000
+        else 5
+        if code < 0x4000000
+        else 6
+    )
     if needed != length or not _unichar_is_valid(code):
         return 0
     return length
 
 
 def _unichar_is_valid(code: int) -> bool:
-    return not (code >= 0x110000 or (code & 0xFFFFF800) == 0xD800 or 0xFDD0 <= code <= 0xFDEF
-                or (code & 0xFFFE) == 0xFFFE)
+    return not (
+        code >= 0x110000 or (code & 0xFFFFF800) == 0xD800 or 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+    )
 
 
 def _utf8_is_valid(data: bytes) -> bool:
@@ -734,7 +829,7 @@ def _utf8_escape_invalid(data: bytes) -> str:
     while i < len(data):
         length = _char_len(data, i)
         if length:
-            out += data[i:i + length]
+            out += data[i : i + length]
             i += length
         else:
             out += "\ufffd".encode()
