@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from .facts.host import HostFacts
+from .facts.host import HostFacts, UnitState
 from .services import BY_NAME, TIME_SERVICES
 
 _ENABLED = ("enabled", "enabled-runtime")
@@ -70,7 +70,7 @@ def service_status(host: HostFacts, service: str) -> ServiceStatus:
         states = [(name, host.units.get(name)) for name in units]
         known = [(name, s) for name, s in states if s is not None and s.load not in ("", "not-found")]
         # the real units: an alias resolves to its unit's Id (ntp.service -> ntpsec.service)
-        real: dict[str, object] = {}
+        real: dict[str, UnitState] = {}
         for _name, state in known:
             real.setdefault(state.name, state)
         unit, unit_active, enabled, masked_all = None, False, False, bool(real)

@@ -45,7 +45,7 @@ class DeadHosts:
     """On the controller: each test's end, and the hosts all of whose tests ended in one
     host-level could-not-check."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._tests: dict[str, tuple[str, object]] = {}  # nodeid -> (host, message or _OTHER)
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -64,8 +64,9 @@ class DeadHosts:
         dead = []
         for host, tests in by_host.items():
             messages = {m for _, m in tests}
-            if len(messages) == 1 and _OTHER not in messages:
-                dead.append(DeadHost(host, messages.pop(), len(tests), frozenset(n for n, _ in tests)))
+            message = messages.pop() if len(messages) == 1 else _OTHER
+            if isinstance(message, str):  # every test ended in this one message (never _OTHER)
+                dead.append(DeadHost(host, message, len(tests), frozenset(n for n, _ in tests)))
         return dead
 
     def summary_lines(self) -> list[str]:

@@ -29,7 +29,12 @@ _SHORT_SUMMARY_STATS = {
 def _block(host: DeadHost, first) -> pytest.TestReport:
     """A report standing for the whole host in the ERRORS section: "ERROR at gather of <host>"."""
     return pytest.TestReport(
-        first.nodeid, (first.location[0], None, host.host), {}, "failed", COULD_NOT_CHECK_PREFIX + host.line(), "gather"
+        first.nodeid,
+        (first.location[0], None, host.host),
+        {},
+        "failed",
+        COULD_NOT_CHECK_PREFIX + host.line(),
+        "gather",  # type: ignore[arg-type, unused-ignore]  # pytest types: 3 phases; "ERROR at gather of"
     )
 
 

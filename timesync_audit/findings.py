@@ -29,10 +29,11 @@ def _finding(item: pytest.Item, call: pytest.CallInfo) -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     text = _finding(item, call)
-    if text is None:
+    if text is None or call.excinfo is None:  # a finding has its exception
         return None  # pytest's own report
     # could not check, found while judging: still not a verdict, reported as an error (setup)
     when = "setup" if call.excinfo.errisinstance(CouldNotCheck) else call.when
+    assert when != "collect", "a test's phase: setup, call or teardown"
     sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
     return pytest.TestReport(
         item.nodeid,

@@ -60,5 +60,5 @@ def install() -> None:
     def get_pytest_id(self) -> str:
         return host_identity(self)
 
-    get_pytest_id._timesync_identity = True
+    get_pytest_id._timesync_identity = True  # type: ignore[attr-defined]  # marks testinfra's patched method
     base.BaseBackend.get_pytest_id = get_pytest_id

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -32,7 +35,8 @@ class Interruption:
         self.cause: str | None = None
         self.interrupted = False
         self._stopping = False  # pytest is on its interrupt path, or writing the reports
-        self._previous_handler = None
+        #: what signal.signal() returned: a handler, SIG_DFL/SIG_IGN, or None (not set from Python)
+        self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
         self._installed = False
 
     # -- SIGTERM: pytest's interrupt path, on the controller's main thread, during the session --

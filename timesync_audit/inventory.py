@@ -145,7 +145,7 @@ def _point_testinfra_at(path: str, data: dict) -> None:
             return data
         return original(ansible_config, inventory_file)
 
-    cached.__wrapped__ = original
+    cached.__wrapped__ = original  # type: ignore[attr-defined]  # testinfra's original, for the next patch
     runner.get_ansible_inventory = cached
 
 

@@ -40,7 +40,7 @@ def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: wai
     if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
         item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
     if applied is not None:
-        report.user_properties = list(report.user_properties) + applied.properties
+        report.user_properties = [*report.user_properties, *applied.properties]
         item.user_properties.extend(applied.properties)
 
 
@@ -60,4 +60,5 @@ def _html_extras(report: pytest.TestReport, applied: waivers.Applied | None) -> 
         from pytest_html import extras  # optional: the HTML report's plugin
     except ImportError:
         return
-    report.extras = list(getattr(report, "extras", [])) + [extras.html(table) for table in tables]
+    more = [extras.html(table) for table in tables]
+    report.extras = list(getattr(report, "extras", [])) + more  # type: ignore[attr-defined, unused-ignore]  # pytest-html's

@@ -171,7 +171,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     profile = selected(config)
     if profile is None:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         meta = meta_of(item)
         (drop if meta is not None and meta.rule_id not in profile.rules else keep).append(item)

@@ -26,7 +26,7 @@ def host_in_test_id(nodeid: str) -> str | None:
 class Progress:
     """Each collected test's host, and which tests reported their end."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.host_of_test: dict[str, str] = {}  # nodeid -> host, in collection order
         self.reported: set[str] = set()
         self._shown_as: dict[str, str] = {}  # a host as its test id spells it -> as its reports do
@@ -35,7 +35,7 @@ class Progress:
         for item in session.items:
             host = dict(item.user_properties).get("host")
             if host is not None:
-                self.host_of_test[item.nodeid] = host
+                self.host_of_test[item.nodeid] = str(host)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids) -> None:

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from .display import escape
-from .facts.daemon import Starts
+from .facts.daemon import Start, Starts
 from .outcomes import CouldNotCheck
 
 SEVERITIES = ("high", "medium", "low", "unknown", "info")
@@ -230,7 +230,7 @@ def _attach(func: Callable, inline: Mapping[str, Any]) -> Callable:
 
     REGISTRY[rule_id] = meta
     FUNCTIONS[rule_id] = check
-    check.rule_meta = meta
+    vars(check)["rule_meta"] = meta  # check.rule_meta: a function attribute, which mypy cannot type
     return pytest.mark.rule(meta)(check)
 
 
@@ -274,7 +274,13 @@ def _templated(func: Callable, spec: Mapping[str, Any]) -> Callable:
         raise ValueError(
             f"{func.__name__}: template {name} variables: "
             + "; ".join(
-                filter(None, [unknown and f"unknown {', '.join(unknown)}", missing and f"missing {', '.join(missing)}"])
+                filter(
+                    None,
+                    [
+                        f"unknown {', '.join(unknown)}" if unknown else None,
+                        f"missing {', '.join(missing)}" if missing else None,
+                    ],
+                )
             )
         )
     return functools.partial(check, **variables)
@@ -299,7 +305,7 @@ def judge_starts(func: Callable, meta: RuleMeta, kwargs: dict) -> None:
     starts = kwargs[name]
     if meta.judges != "configuration":  # one state for the whole daemon: judged once
         return func(**dict(kwargs, **{name: starts[0]}))
-    failures: list[tuple[object, str]] = []
+    failures: list[tuple[Start, str]] = []
     skipped: list[BaseException] = []
     for start in starts:
         if start.refusal:

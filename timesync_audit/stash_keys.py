@@ -6,21 +6,27 @@ controller and on every xdist worker alike.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
+if TYPE_CHECKING:
+    from . import collector, limits, outcomes, policy
+
 #: the run's policy: defaults < profile < --policy (a host of the inventory may have its own)
-POLICY = pytest.StashKey["policy.Policy"]()
+POLICY: pytest.StashKey[policy.Policy] = pytest.StashKey()
 #: inventory host name -> its policy (inventory variables, then --policy)
-HOST_POLICIES = pytest.StashKey["dict[str, policy.Policy]"]()
+HOST_POLICIES: pytest.StashKey[dict[str, policy.Policy]] = pytest.StashKey()
 #: the run's gather bounds: defaults < pytest.ini < command line
-BOUNDS = pytest.StashKey["limits.Bounds"]()
+BOUNDS: pytest.StashKey[limits.Bounds] = pytest.StashKey()
 #: inventory host name -> its gather bounds
-HOST_BOUNDS = pytest.StashKey["dict[str, limits.Bounds]"]()
+HOST_BOUNDS: pytest.StashKey[dict[str, limits.Bounds]] = pytest.StashKey()
 #: host identity -> its facts, or why it could not be checked: one gather per host and process
-GATHERED = pytest.StashKey["dict[str, collector.Gathered | outcomes.CouldNotCheck]"]()
+GATHERED: pytest.StashKey[dict[str, collector.Gathered | outcomes.CouldNotCheck]] = pytest.StashKey()
 #: the inventory as `ansible-inventory --list` gives it, read once per run
-INVENTORY = pytest.StashKey["dict"]()
+INVENTORY: pytest.StashKey[dict] = pytest.StashKey()
 #: the file the controller wrote that inventory to, for its xdist workers (removed at the end)
-INVENTORY_FILE = pytest.StashKey[str]()
+INVENTORY_FILE: pytest.StashKey[str] = pytest.StashKey()
 #: the waivers of --waivers, and what they matched
-WAIVERS = pytest.StashKey["waivers.WaiverState"]()
+#: (a waivers.WaiverState: waivers imports this module, so waivers.state() narrows it)
+WAIVERS: pytest.StashKey[object] = pytest.StashKey()

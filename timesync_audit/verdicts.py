@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import collections
 import html
+from collections.abc import Iterable
+from typing import Protocol
 
 import pytest
 
@@ -41,11 +43,18 @@ def exit_code(counts: collections.Counter) -> int:
     return EXIT_COMPLIANT
 
 
+class SummaryPart(Protocol):
+    """A part of the summary (deadhosts.DeadHosts, interruption.Interruption): its own lines."""
+
+    def summary_lines(self) -> list[str]: ...
+    def html_lines(self) -> list[str]: ...
+
+
 class Verdicts:
     """On the controller (or a run without xdist): every test's category, from its reports.
     `parts` add their lines to the summary (dead hosts, an interruption)."""
 
-    def __init__(self, parts=()):
+    def __init__(self, parts: Iterable[SummaryPart] = ()) -> None:
         self.tests: dict[str, tuple[str, str]] = {}  # nodeid -> (category, host)
         self.exit_code: int | None = None
         self.parts = tuple(parts)

@@ -293,7 +293,8 @@ class WaiverState:
 
 
 def state(config: pytest.Config) -> WaiverState | None:
-    return config.stash.get(WAIVERS, None)
+    st = config.stash.get(WAIVERS, None)
+    return st if isinstance(st, WaiverState) else None
 
 
 # -- a report under a waiver: the outcome chain's waiver step ----------------------------------------

@@ -185,7 +185,7 @@ def _refusal(config: ChronyConfig, command: StartCommand | None, run_user: str, 
         )
     mail = config.last("mailonchange")
     level = command.options.get("F") if command else None
-    if mail is not None and level and _int_or_zero(level):
+    if mail is not None and command is not None and level and _int_or_zero(level):
         candidates.append(
             (
                 order.index("seccomp"),
@@ -307,8 +307,8 @@ def build(reader: Reader, host: HostFacts) -> Chrony:
     running = sorted(host.running("chronyd"), key=lambda p: p.pid)
     plans: list[tuple[StartCommand | None, Process | None, bool]] = []
     by_argv: dict[tuple[str, ...], list[Process]] = {}
-    for process in running:
-        by_argv.setdefault(process.argv, []).append(process)
+    for running_process in running:
+        by_argv.setdefault(running_process.argv, []).append(running_process)
     for argv, processes in by_argv.items():
         options = parse_argv(argv)
         plans.append(

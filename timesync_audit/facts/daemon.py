@@ -9,6 +9,10 @@ when they read the same files under the same account they are one Start.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .host import Process
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +38,13 @@ class StartOrigin:
     def describe(self) -> str:
         """'next start reads /etc/chrony.conf (-f in DAEMON_OPTS at /etc/default/chrony:3)'."""
         return f"{self.label} reads {self.main_conf} ({self.main_conf_origin})"
+
+
+class Start(Protocol):
+    """One start's facts (facts.chrony.ChronyFacts, facts.ntpd.NtpdFacts...), as rules judge them."""
+
+    start: StartOrigin
+    refusal: str | None
 
 
 class Starts(tuple):
@@ -76,6 +87,11 @@ class StartCommand:
 
 class StartCommands:
     """For one start's facts (`command`, `process`, `also`): its command lines and its process."""
+
+    # fields of the dataclasses that use it (facts.chrony.ChronyFacts, facts.ntpd.NtpdFacts)
+    command: StartCommand | None
+    process: Process | None
+    also: list[StartCommand]
 
     @property
     def start_commands(self) -> list:

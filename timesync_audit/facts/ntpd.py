@@ -168,7 +168,7 @@ def _wrapper_argv(
             match = re.search(r'NTPD_OPTS="-c (\S+) \$NTPD_OPTS"', text)
             new += (["-c", match.group(1)] if match else []) + opts
         runas = re.search(r"^\s*RUNASUSER=(\w+)", text, re.M)
-        user = None
+        run_as: str | None = None
         for lineno, raw in enumerate(text.split("\n"), 1):  # the last -u the script adds wins
             if raw.lstrip().startswith("#"):
                 continue
@@ -178,9 +178,9 @@ def _wrapper_argv(
                 if "$" in value and runas:
                     value = runas.group(1)
                 if "$" not in value:
-                    user, user_origin = value, f"{wrapper}:{lineno}"
-        if user:
-            new += ["-u", user]
+                    run_as, user_origin = value, f"{wrapper}:{lineno}"
+        if run_as:
+            new += ["-u", run_as]
     else:
         new += opts
     return _command(new, ", ".join(notes), flavor, user_origin)
@@ -334,9 +334,9 @@ def build(reader: Reader, host: HostFacts) -> Ntpd:
     configured, unit = _configured_command(flavor, reader, host, problems)
     running = sorted(host.running("ntpd"), key=lambda p: p.pid)
     by_argv: dict[tuple[str, ...], list[Process]] = {}
-    for process in running:
-        by_argv.setdefault(process.argv, []).append(process)
-    plans = [
+    for running_process in running:
+        by_argv.setdefault(running_process.argv, []).append(running_process)
+    plans: list[tuple[StartCommand | None, Process | None, tuple[int, ...], bool]] = [
         (_command(argv, f"running ntpd (pid {ps[0].pid})", flavor), ps[0], tuple(p.pid for p in ps), False)
         for argv, ps in by_argv.items()
     ]

@@ -126,6 +126,9 @@ class Snapshot:
 class Reader:
     """Read access to a snapshot that notes what is missing instead of guessing."""
 
+    #: the reader a scoped() one shares its needs with (None: this one keeps its own)
+    _parent: Reader | None = None
+
     def __init__(self, snapshot: Snapshot, secret_paths: Iterable[str] = ()):
         self.snapshot = snapshot
         self._needs = Request()
@@ -147,12 +150,12 @@ class Reader:
 
     @property
     def needs(self) -> Request:  # shared with the parent reader, if any
-        parent = getattr(self, "_parent", None)
+        parent = self._parent
         return parent.needs if parent is not None else self._needs
 
     @needs.setter
     def needs(self, value: Request) -> None:
-        parent = getattr(self, "_parent", None)
+        parent = self._parent
         if parent is not None:
             parent.needs = value
         else:

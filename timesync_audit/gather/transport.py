@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from typing import IO, Protocol
 
 from . import hostkeys
 
@@ -256,23 +257,24 @@ def run_subprocess(
         )
     except OSError as exc:
         raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}", "connect") from None
+    stdin, stdout, stderr = _pipes(proc)
     out, err = bytearray(), bytearray()
     try:
         try:
-            proc.stdin.write(script)
-            proc.stdin.close()
+            stdin.write(script)
+            stdin.close()
         except (BrokenPipeError, OSError):
             pass  # the remote side gave up at once: its stderr says why
         selector = selectors.DefaultSelector()
-        selector.register(proc.stdout, selectors.EVENT_READ, out)
-        selector.register(proc.stderr, selectors.EVENT_READ, err)
+        selector.register(stdout, selectors.EVENT_READ, out)
+        selector.register(stderr, selectors.EVENT_READ, err)
         open_streams = 2
         while open_streams:
             remaining = deadlines.remaining(bool(out))
             if remaining <= 0:
                 raise deadlines.expired(bool(out))
             for key, _ in selector.select(timeout=min(remaining, 1.0)):
-                chunk = os.read(key.fileobj.fileno(), 64 * KIB)
+                chunk = os.read(key.fd, 64 * KIB)
                 if not chunk:
                     selector.unregister(key.fileobj)
                     open_streams -= 1
@@ -293,15 +295,40 @@ def run_subprocess(
     finally:
         if proc.returncode is None:
             _end_group(proc)
-        for stream in (proc.stdout, proc.stderr):
+        for stream in (stdout, stderr):
             stream.close()
+
+
+def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes], IO[bytes]]:
+    """The child's stdin, stdout and stderr: all three are pipes (subprocess.PIPE)."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    return proc.stdin, proc.stdout, proc.stderr
 
 
 #: an error this close to a bound is that bound's: paramiko's own timeouts are set to it
 _AT_THE_BOUND = 0.2
 
 
-def _paramiko_connect(backend, deadlines: _Deadlines) -> object:
+class _Channel(Protocol):
+    """What the transport uses of a paramiko Channel (paramiko.channel.Channel)."""
+
+    closed: bool
+    eof_received: bool
+
+    def settimeout(self, timeout: float | None) -> None: ...
+    def exec_command(self, command: str) -> None: ...
+    def sendall(self, s: bytes) -> None: ...
+    def shutdown_write(self) -> None: ...
+    def recv_ready(self) -> bool: ...
+    def recv(self, nbytes: int) -> bytes: ...
+    def recv_stderr_ready(self) -> bool: ...
+    def recv_stderr(self, nbytes: int) -> bytes: ...
+    def exit_status_ready(self) -> bool: ...
+    def recv_exit_status(self) -> int: ...
+    def close(self) -> None: ...
+
+
+def _paramiko_connect(backend, deadlines: _Deadlines) -> _Channel:
     """Connect testinfra's paramiko client (known_hosts checked) and open a channel, within the
     connect bound: paramiko's TCP, banner and authentication timeouts each allow the whole
     bound, so the client is closed at the bound whatever phase it is in."""

@@ -274,6 +274,7 @@ def sscanf(text: str, fmt: str) -> list:
         elif conv == "n":
             values.append(_Consumed(i))
         else:
+            got: tuple[int | float | str, int] | None
             if conv == "lf":
                 got = _scan_double(text, i)
             elif conv == "s":
@@ -295,12 +296,18 @@ def _count(values: list) -> int:
     return sum(1 for v in values if not isinstance(v, _Consumed))
 
 
-def _scan_one(text: str, conv: str) -> tuple[object, int] | None:
+def _scan_one(text: str, conv: str) -> tuple[int | float | str, int] | None:
     """One conversion followed by %n at the start of text: (value, characters consumed)."""
     got = sscanf(text, f"%{conv}%n")
     if _count(got) != 1:
         return None
     return got[0], int(got[1])
+
+
+def _scan_int(text: str) -> tuple[int, int] | None:
+    """_scan_one(text, "d"): the int and the characters consumed (%d converts to an int)."""
+    got = _scan_one(text, "d")
+    return (got[0], got[1]) if got is not None and isinstance(got[0], int) else None
 
 
 def c_int(text: str) -> int:
@@ -1055,15 +1062,15 @@ class _Parser:
                 option, line = _split_word(line)
                 lower = option.lower()
                 if lower == "stratum":
-                    got = _scan_one(line, "d")
+                    got = _scan_int(line)
                     if got is None or not 0 < got[0] < NTP_MAX_STRATUM:
                         raise parse_error("stratum must be 1 to 15")
                     line = line[got[1] :]
                 elif lower == "distance":
-                    got = _scan_one(line, "lf")
-                    if got is None:
+                    distance = _scan_one(line, "lf")
+                    if distance is None:
                         raise parse_error("distance needs a number")
-                    line = line[got[1] :]
+                    line = line[distance[1] :]
                 elif lower != "orphan":
                     raise parse_error(f"invalid option {option!r}")
         elif name == "log":
@@ -1127,7 +1134,7 @@ class _Parser:
         bits = -1
         if "/" in net:
             address, _, prefix = net.partition("/")
-            got = _scan_one(prefix, "d")
+            got = _scan_int(prefix)
             if got is None or got[1] != len(prefix) or got[0] < 0:
                 raise fail(f"{prefix!r} is not a prefix length")
             bits, net = got[0], address
@@ -1192,7 +1199,9 @@ class _Parser:
             if conv is None:
                 raise _Fatal("Invalid refclock option", f"{option!r} is not a refclock option")
             got = _scan_one(after, conv)
-            if got is None or (lower == "stratum" and not 0 <= got[0] < NTP_MAX_STRATUM):
+            if got is None or (
+                lower == "stratum" and not (isinstance(got[0], int) and 0 <= got[0] < NTP_MAX_STRATUM)  # %d: an int
+            ):
                 raise parse_error(f"invalid value for option {option!r}")
             line = after[got[1] :]
         self.config.refclocks.append(Refclock(driver, parameter, tai, directive.line))
@@ -1309,9 +1318,9 @@ class _Parser:
             )
             return
         # RTC_Initialise
-        if config.last("rtcfile") and config.all("rtcsync"):
+        if (rtcfile := config.last("rtcfile")) and config.all("rtcsync"):
             self.fatal(
-                config.last("rtcfile").line.where,
+                rtcfile.line.where,
                 "rtcfile directive cannot be used with rtcsync",
                 "rtc",
                 f"rtcsync at {config.all('rtcsync')[-1].line.where}",

@@ -133,8 +133,25 @@ def parse_tracking(text: str) -> Tracking:
     f = rows[0]
     if not re.fullmatch(r"[0-9A-Fa-f]{1,8}", f[0]):
         raise ParseError(f"tracking: reference ID {f[0]!r} is not hexadecimal")
-    floats = [_number(v, float, "tracking") for v in f[3:13]]
-    return Tracking(f[0].upper(), f[1], _number(f[2], int, "tracking"), *floats, f[13])
+    ref_time, system_time, last_offset, rms_offset, frequency, residual, skew, delay, dispersion, interval = (
+        _number(v, float, "tracking") for v in f[3:13]
+    )
+    return Tracking(
+        f[0].upper(),
+        f[1],
+        _number(f[2], int, "tracking"),
+        ref_time,
+        system_time,
+        last_offset,
+        rms_offset,
+        frequency,
+        residual,
+        skew,
+        delay,
+        dispersion,
+        interval,
+        f[13],
+    )
 
 
 @dataclasses.dataclass(frozen=True)

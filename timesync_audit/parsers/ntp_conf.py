@@ -34,6 +34,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping
+from typing import Literal, NoReturn, NotRequired, TypedDict
 
 from ..gather.snapshot import FileRecord, Reader, Snapshot
 from . import ntp_restrict
@@ -356,7 +357,18 @@ class _Tok:
     text: str
     stream: _Stream | None
     line: int  # physical line of the token in its stream
-    value: object = None
+    value: int | float | None = None
+
+    @property
+    def src(self) -> _Stream:
+        """The token's stream: only the end of input read from an empty stack has none."""
+        assert self.stream is not None, "a token of no stream"
+        return self.stream
+
+    def integer(self) -> int:
+        """The value of an int token (one the grammar accepted as an integer)."""
+        assert isinstance(self.value, int), f"not an integer token: {self.kind}"
+        return self.value
 
 
 def _digits(s: str) -> bool:
@@ -392,6 +404,10 @@ class _Scanner:
     def top(self) -> _Stream | None:
         return self.stack[-1] if self.stack else None
 
+    def current(self) -> _Stream:
+        """The file being read (the stack is not empty)."""
+        return self.stack[-1]
+
     def pop(self) -> bool:
         if len(self.stack) > 1:
             self.stack.pop()
@@ -404,28 +420,30 @@ class _Scanner:
             top.force_eof = True
             self.stack = [top]
 
-    def fatal(self, message: str, top: _Stream) -> None:
+    def fatal(self, message: str, top: _Stream) -> NoReturn:
         raise _Fatal(message, self.prefix + message, top.path, top.nline)
 
-    def _tok(self, kind: str, text: str, top: _Stream | None, line: int, value: object = None) -> _Tok:
+    def _tok(self, kind: str, text: str, top: _Stream | None, line: int, value: int | float | None = None) -> _Tok:
         self.after_pw = kind == "kw" and text == "pw"
         return _Tok(kind, text, top, line, value)
 
     def next(self) -> _Tok:  # yylex()
         top = self.top()
-        if top is not None and not top.seen:
+        if top is None:
+            return self._tok("eof", "", None, 0)  # an empty stack: the end of input
+        if not top.seen:
             top.seen = True  # files in the order ntpd reads them (ntp.d: reverse name order)
             self.read_order.append(top.path)
         instring = False
         while True:
             while True:
-                ch = top.getch() if top else None
+                ch = top.getch()
                 if ch is None or ch not in _WS or ch == "\n":
                     break
             if ch is None:
                 if not self.pop():
-                    return self._tok("eof", "", top, top.nline if top else 0)
-                return self._tok("eoc", "", self.top(), self.top().nline)
+                    return self._tok("eof", "", top, top.nline)
+                return self._tok("eoc", "", self.current(), self.current().nline)
             if ch == "\n":
                 self.followedby = "T"
                 return self._tok("eoc", "", top, top.nline - 1)
@@ -521,15 +539,16 @@ class _Scanner:
             body = text.rstrip("gG") if self.flavor == "ntpsec" else text
             era = sum({"g": 1024, "G": 8192}[c] * 7 * 86400 for c in text[len(body) :])
             prefix = _strtod_prefix(body)
-            value = float(prefix)
-            mantissa = re.match(r"[+-]?([\d.]*)", prefix).group(1)
+            double = float(prefix)
+            signed = re.match(r"[+-]?([\d.]*)", prefix)
+            mantissa = signed.group(1) if signed else ""
             nonzero = any(c in "123456789" for c in mantissa)
-            underflow = nonzero and abs(value) < 2.2250738585072014e-308
-            total = era + value
+            underflow = nonzero and abs(double) < 2.2250738585072014e-308
+            total = era + double
             if self.flavor == "ntpsec":
                 fatal = underflow and abs(total) < 1e-10  # ERANGE and D_ISZERO_NS()
             else:
-                fatal = underflow and value == 0
+                fatal = underflow and double == 0
             if fatal:
                 self.fatal(f"Double too large to represent: {body}", top)
             return self._tok("dbl", text, top, line, total)
@@ -592,7 +611,27 @@ def _spec(**groups: str) -> dict[str, str]:
     return out
 
 
-_G = {
+class _FlavorGrammar(TypedDict):
+    """The words each command of a flavor takes, by kind (the tables of ntp_parser.y)."""
+
+    server: dict[str, str]
+    tos: dict[str, str]
+    stats: dict[str, str]
+    limit: NotRequired[dict[str, str]]  # ntpsec
+    discard: NotRequired[dict[str, str]]  # classic
+    mru: dict[str, str]
+    fudge: dict[str, str]
+    rlimit: dict[str, str]
+    system: dict[str, str]
+    tinker: dict[str, str]
+    nts: NotRequired[dict[str, str]]  # ntpsec
+    crypto: NotRequired[dict[str, str]]  # classic
+    access: set[str]
+    simple: dict[str, str]
+    clients: tuple[str, ...]
+
+
+_G: dict[str, _FlavorGrammar] = {
     "ntpsec": {
         "server": _spec(
             flag="burst iburst noselect noval nts prefer true",
@@ -998,7 +1037,7 @@ class _Parser:
 
     def semantic_check(self, value: _Tok, kind: str, fudge: bool) -> None:
         """The messages ntpd's parser logs (yyerror) for values it accepts but does not use."""
-        if kind == _STRATUM and not 0 <= int(value.value) <= 16:
+        if kind == _STRATUM and not 0 <= value.integer() <= 16:
             self.yyerror(
                 "fudge factor: stratum value not in [0..16], ignored"
                 if fudge
@@ -1027,9 +1066,9 @@ class _Parser:
         return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
 
     def line_of(self, tok: _Tok) -> Line:
-        return Line(tok.stream.path, tok.line, self.display_line(tok.stream, tok.line))
+        return Line(tok.src.path, tok.line, self.display_line(tok.src, tok.line))
 
-    def open(self, path: str, name: str) -> _Stream | None | bool:
+    def open(self, path: str, name: str) -> _Stream | _Unknown | Literal[False] | None:
         """The stream of a file ntpd opens, None when it cannot (logged as ntpd logs it), False
         while the file is not gathered yet, or UNKNOWN: ntpd reads it, the audit cannot."""
         record = self.reader.file(path)
@@ -1102,7 +1141,7 @@ class _Parser:
                     self.push_path(fullpath + "/" + name)
                 return bool(names)
         stream = self.open(posixpath.normpath(fullpath), fullpath)
-        if stream is _UNKNOWN:
+        if isinstance(stream, _Unknown):
             return True
         if not stream:
             return False
@@ -1137,7 +1176,7 @@ class _Parser:
             if status == "end":
                 self.apply(start, self.shifted, None)
                 self.diag(
-                    f"{start.stream.path}:{start.line}",
+                    f"{start.src.path}:{start.line}",
                     "end: ntpd reads nothing after it, in this file or in the files that include it",
                 )
                 self.scanner.flush()
@@ -1179,7 +1218,7 @@ class _Parser:
                     first_line = (tok.stream, tok.line)
                 tok = self.scanner.next()
             errstatus = 2
-            top = self.scanner.top()
+            top = self.scanner.current()
             self.log(f"{self.prefix}syntax error in {top.name} line {top.errpos[0]}, column {top.errpos[1]}")
             have_list = True
             tok = self.scanner.next()
@@ -1192,8 +1231,8 @@ class _Parser:
         return tuple(out)
 
     def is_keyline(self, tok: _Tok) -> bool:
-        self.display_line(tok.stream, tok.line)
-        return tok.line in self.keylines.get(tok.stream.path, set())
+        self.display_line(tok.src, tok.line)
+        return tok.line in self.keylines.get(tok.src.path, set())
 
     def reject(self, start: _Tok, shifted: list[_Tok], bad: _Tok) -> None:
         if start.kind == "eoc" or start.stream is None:
@@ -1231,7 +1270,7 @@ class _Parser:
         words = split_words_line(line.text)
         if not words:
             return
-        error = f"ntpd discards this line while recovering from the syntax error at {start.stream.path}:{start.line}"
+        error = f"ntpd discards this line while recovering from the syntax error at {start.src.path}:{start.line}"
         directive = Directive(words[0], tuple(words[1:]), line, error)
         self.config.rejected.append(directive)
         if words[0] in SOURCE_DIRECTIVES:
@@ -1241,7 +1280,7 @@ class _Parser:
     def apply(self, start: _Tok, shifted: list[_Tok], look: _Tok | None) -> None:
         self.partial_error = None
         if look is not None and look.kind not in ("eoc", "eof") and shifted:
-            where = f"{start.stream.path}:{start.line}"
+            where = f"{start.src.path}:{start.line}"
             word = "a word" if shifted[0].text == "crypto" else repr(look.text)  # never a password
             self.partial_error = f"syntax error at {word}: ntpd keeps the line up to there and ignores the rest"
             self.diag(where, self.partial_error)
@@ -1325,7 +1364,7 @@ class _Parser:
                 i += 2
         ippeerlimit = None
         if i < len(toks) and _kw(toks[i], "ippeerlimit"):
-            ippeerlimit = int(toks[i + 1].value)
+            ippeerlimit = toks[i + 1].integer()
             i += 2
         flags = tuple(t.text for t in toks[i:])
         # ntpd records the line number when it reduces the command: after reading the newline
@@ -1371,7 +1410,7 @@ class _Parser:
         path = name_tok.text
         if self.flavor == "ntpsec" and not path.startswith("/"):
             # reparent(): beside the file being read (ntpd names it so in its messages)
-            path = (posixpath.dirname(self.scanner.top().name) or ".") + "/" + path
+            path = (posixpath.dirname(self.scanner.current().name) or ".") + "/" + path
         elif not path.startswith("/"):
             path = "/" + path  # classic opens it from ntpd's working directory (/ under systemd)
         before = len(self.scanner.stack)
@@ -1402,6 +1441,8 @@ class _Parser:
 
     def nts_checks(self) -> None:
         enable = self.nts_enable
+        if enable is None:
+            return  # `nts enable` is off: nothing is loaded
         for opt in ("mintls", "maxtls"):
             if opt in self.nts and self.nts[opt][0] != "TLS1.3":
                 value, line = self.nts[opt]
@@ -1539,7 +1580,7 @@ def parse(
     parser = _Parser(reader, config, options, run_user_access)
     try:
         stream = parser.open(main_path, main_path)
-        if stream is False or stream is _UNKNOWN:
+        if stream is False or isinstance(stream, _Unknown):
             pass
         elif stream is None:
             record = reader.file(main_path)

@@ -185,9 +185,9 @@ def evaluate(ops: list[RestrictOp], flavor: str) -> Evaluation:
     table: dict[tuple, _Mutable] = {}
     defaults: dict[str, _Mutable] = {}
     for family in FAMILIES:
-        entry = _Mutable(family, 0, 0, frozenset(), set(builtin), set(), [], [])
-        table[(family, 0, 0, frozenset())] = entry
-        defaults[family] = entry
+        default = _Mutable(family, 0, 0, frozenset(), set(builtin), set(), [], [])
+        table[(family, 0, 0, frozenset())] = default
+        defaults[family] = default
     messages: list[str] = []
     unresolved: list[RestrictOp] = []
     ignored: list[tuple[RestrictOp, str]] = []

@@ -97,8 +97,8 @@ def parse_peers(text: str) -> list[Peer]:
             raise ParseError(f"peers: expected 10 fields, got {len(fields)}: {line.strip()!r}")
         if tally not in TALLY:
             raise ParseError(f"peers: unknown tally code {tally!r}: {line.strip()!r}")
-        stratum = _decimal(fields[2])
-        peers.append(Peer(tally, *fields[:2], stratum, *fields[3:]))
+        remote, refid, st, kind, when, poll, reach, delay, offset, jitter = fields
+        peers.append(Peer(tally, remote, refid, _decimal(st), kind, when, poll, reach, delay, offset, jitter))
     if pending is not None:
         raise ParseError(f"peers: row of {pending[1]} is cut short")
     return peers

@@ -383,7 +383,8 @@ def parse_timespan_usec(text: str) -> int:
         else:
             value, e = 0, 0
         if p[e : e + 1] == ".":
-            frac = re.match(r"[0-9]*", p[e + 1 :]).group(0)
+            decimals = re.match(r"[0-9]*", p[e + 1 :])  # always matches, maybe empty
+            frac = decimals.group(0) if decimals else ""
             after = e + 1 + len(frac)
         elif e == 0:
             raise ValueError(f"'{text}' is not a time span")
@@ -472,7 +473,7 @@ def parse(
         if matches is None:
             complete = False
             continue
-        matches = [m for m in matches if not posixpath.basename(m).startswith(".")]
+        matches = tuple(m for m in matches if not posixpath.basename(m).startswith("."))
         if matches and run_user_access is not None:
             reason = run_user_access(directory)
             if reason:
@@ -491,7 +492,8 @@ def parse(
             chosen[base] = (match, name)
     # 2. the main file: the first that exists
     candidates = [posixpath.join(CONF_DIRS[0], MAIN_NAME)]
-    if _major(systemd_version) is None or _major(systemd_version) >= MAIN_SEARCH_SINCE:
+    major = _major(systemd_version)
+    if major is None or major >= MAIN_SEARCH_SINCE:
         candidates += [posixpath.join(d, MAIN_NAME) for d in CONF_DIRS[1:]]
     for path in candidates:
         record = reader.file(path)
