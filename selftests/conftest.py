@@ -8,11 +8,15 @@ Neither keeps an example database (nothing is written into the work tree): a fai
 input and a `@reproduce_failure` blob instead.
 """
 
+import atexit
 import pathlib
+import shutil
 import sys
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,6 +27,11 @@ _SHARED = dict(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# Hypothesis keeps a cache of constants even without a database: in a directory of the run's own,
+# removed at exit, not in the work tree
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="tsa-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, True)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("ci", max_examples=100, derandomize=True, **_SHARED)
 settings.register_profile("long", max_examples=10_000, **_SHARED)
 settings.load_profile("ci")
