@@ -375,10 +375,10 @@ def host_policies(config: pytest.Config, base, overrides: dict, data: dict | Non
 
 
 def host_bounds(config: pytest.Config, base: limits.Bounds, command_line: limits.Bounds, data: dict | None) -> dict:
-    """Inventory host name -> its gather bounds (validated by host_policies, which runs first)."""
+    """Inventory host name -> its gather bounds. host_policies runs first and has validated every
+    timesync_audit_* variable with its file and line, so these values convert."""
     if not data:
         return {}
-    sources = variable_sources(config.getoption("ansible_inventory"))
     result = {}
     for host, hostvars in sorted(data.get("_meta", {}).get("hostvars", {}).items()):
         values = {
@@ -387,12 +387,5 @@ def host_bounds(config: pytest.Config, base: limits.Bounds, command_line: limits
             if k.startswith(PREFIX) and k[len(PREFIX) :] in limits.LIMIT_KEYS
         }
         if values:
-            groups = {g for g in data if g != "_meta" and host in _members(data, g)}
-            result[host] = limits.resolve(
-                # the lambda is called inside resolve(), within this iteration
-                base,
-                values,
-                lambda k: f"{_origin(sources, host, groups, PREFIX + k)}: {PREFIX}{k}",  # noqa: B023
-                command_line,
-            )
+            result[host] = limits.resolve(base, values, lambda k: f"inventory: {PREFIX}{k}", command_line)
     return result

@@ -73,17 +73,11 @@ class Bounds:
         return Bounds(merged, self.explicit | set(values))
 
     def transport_limits(self) -> transport.Limits:
-        fields = {f.name for f in dataclasses.fields(transport.Limits)}
-        extra = (
-            {"connect_timeout_explicit": "connect_timeout" in self.explicit}
-            if "connect_timeout_explicit" in fields
-            else {}
-        )
         return transport.Limits(
             float(self.values["connect_timeout"]),
             float(self.values["host_timeout"]),
             int(self.values["max_host_bytes"]),
-            **extra,
+            connect_timeout_explicit="connect_timeout" in self.explicit,
         )
 
 

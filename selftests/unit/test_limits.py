@@ -34,12 +34,14 @@ def test_defaults_are_not_explicit():
     assert bounds.values == {"connect_timeout": 10, "host_timeout": 120, "max_host_bytes": 16 * 1024 * 1024}
     assert bounds.explicit == frozenset()
     assert bounds.transport_limits().host_timeout == 120.0
+    assert bounds.transport_limits().connect_timeout_explicit is False  # ssh_config's ConnectTimeout may apply
 
 
 def test_command_line_beats_ini():
     _, _, bounds = resolved(Config({"connect_timeout": "3"}, {"connect_timeout": "7", "host_timeout": "30"}))
     assert bounds.values["connect_timeout"] == 3 and bounds.values["host_timeout"] == 30
     assert bounds.explicit == {"connect_timeout", "host_timeout"}
+    assert bounds.transport_limits().connect_timeout_explicit is True
 
 
 @pytest.mark.parametrize(
