@@ -26,7 +26,8 @@ import tempfile
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# the lab fixture starts the engine and builds the images these tests run their own containers from
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("lab")]
 
 HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE.parent.parent) not in sys.path:  # run as a script: the repository root must be importable

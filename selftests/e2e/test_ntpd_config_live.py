@@ -37,7 +37,8 @@ IMAGE = "tsa-lab-ntpsec:latest"
 #: one name per run, so that two runs (a lab run collecting every e2e test, a re-recording) never meet
 CONTAINER = f"tsa-ntpdconf-live-{os.getpid()}"
 
-pytestmark = pytest.mark.e2e
+# the lab fixture starts the engine and builds the images these tests run their own containers from
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("lab")]
 
 #: runs inside the container (python3 is there: ntpq is a Python program)
 RUNNER = r"""

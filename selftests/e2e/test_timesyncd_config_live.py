@@ -36,7 +36,8 @@ IMAGE = "tsa-lab-timesyncd:latest"
 CONTAINER = "tsa-timesyncdconf-live"
 DAEMON_USER = "systemd-timesync"
 
-pytestmark = pytest.mark.e2e
+# the lab fixture starts the engine and builds the images these tests run their own containers from
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("lab")]
 
 #: the places a case may write; reset before every case
 _RESET = (
