@@ -69,6 +69,9 @@ class RuleMeta:
     references: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # nist -> controls
     profiles: tuple[str, ...] = ()
     template: str | None = None
+    family: str = ""  # the folder of tests/ that holds the rule
+    by_product: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # product -> scheme -> id
+    source: str = ""  # the data file, relative to tests/
 
     def properties(self) -> list[tuple[str, str]]:
         """Name/value pairs for JUnit <properties> and the HTML report."""
@@ -146,7 +149,17 @@ def meta_from_data(data: Mapping[str, Any], path: pathlib.Path) -> RuleMeta:
         references={k: tuple(v) for k, v in data.get("references", {}).items()},
         profiles=tuple(data["profiles"]),
         template=template["name"] if template else None,
+        family=path.parent.parent.name,
+        by_product={product: dict(ids) for product, ids in data.get("identifiers", {}).items()},
+        source=_relative_to_suite(path),
     )
+
+
+def _relative_to_suite(path: pathlib.Path) -> str:
+    try:
+        return str(path.resolve().relative_to(SUITE))
+    except ValueError:
+        return str(path)
 
 
 def _check_choice(path, field: str, value, choices: tuple[str, ...]) -> None:
