@@ -11,7 +11,7 @@ import html
 
 import pytest
 
-from .policy import POLICY_KEYS
+from .policy import POLICY_KEYS, Policy, format_value
 from .report_properties import properties
 from .rules import REGISTRY
 from .stash_keys import POLICY
@@ -46,8 +46,14 @@ def configure(config: pytest.Config) -> None:
         from pytest_metadata.plugin import metadata_key  # optional: pytest-html's metadata plugin
     except ImportError:
         return
-    policy = config.stash[POLICY]
-    config.stash.setdefault(metadata_key, {})["Policy"] = {k: policy.describe(k) for k in POLICY_KEYS}
+    config.stash.setdefault(metadata_key, {})["Policy"] = policy_environment(config.stash[POLICY])
+
+
+def policy_environment(policy: Policy) -> dict[str, str]:
+    """The run's policy for the environment table, which shows an entry as "key: value": each key
+    once, its value with where it came from. Where a group or host of the inventory differs, the
+    fleet matrix says so (its "Policy where it differs" table)."""
+    return {k: f"{format_value(policy.values[k])} ({policy.origin.get(k, 'default')})" for k in POLICY_KEYS}
 
 
 def details_html(report) -> str | None:
