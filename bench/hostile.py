@@ -246,6 +246,9 @@ def run_suite(host: str, python: str) -> Run:
             "-q",
             f"--junitxml={out / 'junit.xml'}",
             f"--html={out / 'report.html'}",
+            f"--results-json={out / 'results.json'}",
+            f"--hdf-dir={out / 'hdf'}",
+            f"--fleet-html={out / 'fleet.html'}",
         ]
         start = time.monotonic()
         proc = subprocess.Popen(

@@ -36,6 +36,8 @@ class Gathered:
     problems: list[str]
     #: tells gathers apart in reports: one id per host proves one gather per host per run
     gather_id: str = dataclasses.field(default_factory=lambda: secrets.token_hex(4))
+    #: how long the gather took, all its round trips (set by whoever timed it)
+    seconds: float = 0.0
 
     @property
     def round_trips(self) -> int:

@@ -19,6 +19,7 @@ import pytest
 from . import waivers
 from .categories import classify, set_category
 from .collector import Gathered
+from .display import value
 from .identity import host_id
 from .report import details_html
 from .stash_keys import GATHERED
@@ -38,7 +39,15 @@ def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: wai
     """On the item too: JUnit writes the properties of the teardown report, which is made from it."""
     gathered = item.config.stash[GATHERED].get(host_id(item) or "")
     if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
-        item.user_properties += [("gather_round_trips", str(gathered.round_trips)), ("gather_id", gathered.gather_id)]
+        os = gathered.host.os
+        item.user_properties += [
+            ("gather_round_trips", str(gathered.round_trips)),
+            ("gather_id", gathered.gather_id),
+            ("gather_seconds", f"{gathered.seconds:.3f}"),
+            ("os_id", value(os.id)),
+            ("os_version_id", value(os.version_id)),
+            ("os_pretty_name", value(os.pretty_name)),
+        ]
     if applied is not None:
         report.user_properties = [*report.user_properties, *applied.properties]
         item.user_properties.extend(applied.properties)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 import pytest
 
 from . import (
     collector,
     findings,
+    fleet_reports,
     hostspec,
     identity,
     inventory,
@@ -25,6 +27,7 @@ from . import (
     outcome_chain,
     profiles,
     report,
+    report_matrix,
     usage,
     verdicts,
     views,
@@ -51,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     profiles.add_options(group)
     waivers.add_options(group)
     limits.add_options(parser, group)
+    fleet_reports.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(profiles, "timesync-profiles")
     config.pluginmanager.register(waivers, "timesync-waivers")
     config.pluginmanager.register(verdicts, "timesync-verdicts")
+    fleet_reports.configure(config)  # results.json and what is made from it; needs the verdicts' parts
+    report_matrix.configure(config)
     config.pluginmanager.register(outcome_chain, "timesync-outcome-chain")
     config.pluginmanager.register(live_verdicts, "timesync-live-verdicts")
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
@@ -145,10 +151,11 @@ def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
     hid = identity.host_identity(host.backend)
     cache = request.config.stash[GATHERED]
     if hid not in cache:
+        started = time.monotonic()
         try:
-            cache[hid] = collector.collect(
-                remote.executor(host, hid, bounds_of(request.config, hid).transport_limits())
-            )
+            facts = collector.collect(remote.executor(host, hid, bounds_of(request.config, hid).transport_limits()))
+            facts.seconds = time.monotonic() - started
+            cache[hid] = facts
         except CouldNotCheck as exc:
             cache[hid] = exc
         finally:

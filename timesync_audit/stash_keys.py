@@ -6,6 +6,7 @@ controller and on every xdist worker alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,3 +31,6 @@ INVENTORY_FILE: pytest.StashKey[str] = pytest.StashKey()
 #: the waivers of --waivers, and what they matched
 #: (a waivers.WaiverState: waivers imports this module, so waivers.state() narrows it)
 WAIVERS: pytest.StashKey[object] = pytest.StashKey()
+#: the run's results document (results.json), built on first call at the end of the run
+#: (controller only): the report writers and the HTML matrix read it
+RESULTS_DOCUMENT: pytest.StashKey[Callable[[], dict]] = pytest.StashKey()

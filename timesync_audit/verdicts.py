@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import pytest
@@ -58,6 +58,9 @@ class Verdicts:
         self.tests: dict[str, tuple[str, str]] = {}  # nodeid -> (category, host)
         self.exit_code: int | None = None
         self.parts = tuple(parts)
+        #: --fail-on=regression: what got worse decides the exit code, and says what it means
+        self.gate: Callable[[], tuple[int, str]] | None = None
+        self._exit_text = _EXIT_TEXT
 
     def counts(self, host: str | None = None) -> collections.Counter:
         return collections.Counter(c for c, h in self.tests.values() if host is None or h == host)
@@ -77,13 +80,20 @@ class Verdicts:
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.exit_code = EXIT_INTERRUPTED  # pytest's code stands; what was found is still counted
         elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            self.exit_code = exit_code(counts)
+            if self.gate is None:
+                self.exit_code = exit_code(counts)
+            else:
+                self.exit_code, text = self.gate()
+                self._exit_text = {**_EXIT_TEXT, self.exit_code: text}
             session.exitstatus = self.exit_code
         else:
             return  # usage error, nothing collected: pytest's own code stands
         for name in CATEGORIES:
             junit_property(session.config, name.replace(" ", "_").replace("-", "_"), counts[name])
         junit_property(session.config, "exit_code", self.exit_code)
+
+    def exit_meaning(self) -> str:
+        return self._exit_text.get(self.exit_code, "") if self.exit_code is not None else ""
 
     def summary_lines(self) -> list[str]:
         hosts = sorted({h for _, h in self.tests.values()})
@@ -98,7 +108,7 @@ class Verdicts:
         for part in self.parts:
             lines += part.summary_lines()
         if self.exit_code is not None:
-            lines.append(f"exit code {self.exit_code}: {_EXIT_TEXT[self.exit_code]}")
+            lines.append(f"exit code {self.exit_code}: {self.exit_meaning()}")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -115,7 +125,7 @@ class Verdicts:
         counts = self.counts()
         text = ", ".join(f"{name} {counts[name]}" for name in CATEGORIES)
         if self.exit_code is not None:
-            text += f"; exit code {self.exit_code} ({_EXIT_TEXT[self.exit_code]})"
+            text += f"; exit code {self.exit_code} ({self.exit_meaning()})"
         prefix.append(f"<p>Compliance: {html.escape(text)}</p>")
         prefix.extend(f"<p>{html.escape(line)}</p>" for part in self.parts for line in part.html_lines())
 

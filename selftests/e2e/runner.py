@@ -130,6 +130,26 @@ class SuiteRun:
     verdicts: dict  # (host name, rule id) -> Verdict
     output: str
     html: pathlib.Path
+    results: pathlib.Path  # results.json
+    hdf: pathlib.Path  # the folder of HDF files
+    fleet: pathlib.Path  # fleet.html
+
+
+def report_options(out_dir: pathlib.Path, name: str) -> tuple[list[str], dict[str, pathlib.Path]]:
+    """Every report of a run into out_dir, named for the run: never the repository's reports/."""
+    paths = {
+        "html": out_dir / f"report-{name}.html",
+        "results": out_dir / f"results-{name}.json",
+        "hdf": out_dir / f"hdf-{name}",
+        "fleet": out_dir / f"fleet-{name}.html",
+    }
+    options = [
+        f"--html={paths['html']}",
+        f"--results-json={paths['results']}",
+        f"--hdf-dir={paths['hdf']}",
+        f"--fleet-html={paths['fleet']}",
+    ]
+    return options, paths
 
 
 def host_url(backend: str, name: str, instance: Instance = INSTANCE) -> str:
@@ -146,14 +166,15 @@ def run_suite(
     instance: Instance = INSTANCE,
 ) -> SuiteRun:
     """The suite over `backend` against lab hosts (bare names) of the instance."""
-    junit, html = out_dir / f"junit-{backend}.xml", out_dir / f"report-{backend}.html"
+    junit = out_dir / f"junit-{backend}.xml"
+    reports, paths = report_options(out_dir, backend)
     cmd = [
         sys.executable,
         "-m",
         "pytest",
         f"--hosts={','.join(host_url(backend, h, instance) for h in hosts)}",
         f"--junitxml={junit}",
-        f"--html={html}",
+        *reports,
         "-n",
         "2",
         "-q",
@@ -162,16 +183,17 @@ def run_suite(
     if backend in ("ssh", "paramiko"):
         cmd.append(f"--ssh-config={ssh_config or instance.ssh_config}")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    return SuiteRun(proc.returncode, read_junit(junit, instance), proc.stdout + proc.stderr, html)
+    return SuiteRun(proc.returncode, read_junit(junit, instance), proc.stdout + proc.stderr, **paths)
 
 
 def run_pytest(args: list[str], out_dir: pathlib.Path, name: str, instance: Instance = INSTANCE) -> SuiteRun:
     """The suite with arbitrary options (inventories, profiles, waivers)."""
-    junit, html = out_dir / f"junit-{name}.xml", out_dir / f"report-{name}.html"
-    cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", f"--html={html}", "-q", *args]
+    junit = out_dir / f"junit-{name}.xml"
+    reports, paths = report_options(out_dir, name)
+    cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *reports, "-q", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return SuiteRun(
-        proc.returncode, read_junit(junit, instance) if junit.exists() else {}, proc.stdout + proc.stderr, html
+        proc.returncode, read_junit(junit, instance) if junit.exists() else {}, proc.stdout + proc.stderr, **paths
     )
 
 

@@ -6,7 +6,10 @@ import re
 
 import pytest
 import yaml
+from hdf_checks import assert_heimdall_shows_the_document, read_files
 from runner import INSTANCE, SSH_CONFIG, run_pytest, run_suite
+
+from timesync_audit import results
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +105,44 @@ def test_each_host_is_gathered_once_in_few_round_trips(runs, backend):
     # one gather per host, shared by all its tests even under xdist (-n 2)
     assert all(len(ids) == 1 for ids in gathers.values()), gathers
     assert all(max(t) <= 4 for t in trips.values()), trips
+
+
+#: the JUnit outcome of each category of results.json (a waived finding is a skip: an xfail)
+JUNIT_OUTCOME = {
+    "compliant": "passed",
+    "non-compliant": "failed",
+    "waived": "skipped",
+    "not applicable": "skipped",
+    "could not check": "error",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_results_and_hdf_say_what_junit_says(runs, backend):
+    """results.json validates and has a result per JUnit testcase, the same; each host's gather and
+    OS; one HDF file per host, which MITRE's inspecjs reads as Heimdall shows each category."""
+    run = runs(backend)
+    document = results.load(run.results)  # validated against the schema
+    cells = {
+        (INSTANCE.bare(host["name"]), rule): result
+        for host in document["hosts"]
+        for rule, result in host["results"].items()
+    }
+    assert set(cells) == set(run.verdicts)
+    differ = [
+        f"{key}: {result['category']} in results.json, {run.verdicts[key].outcome} in JUnit"
+        for key, result in cells.items()
+        if JUNIT_OUTCOME[result["category"]] != run.verdicts[key].outcome
+    ]
+    assert not differ, "\n".join(differ)
+    for host in document["hosts"]:
+        assert host["gather"] and 1 <= host["gather"]["round_trips"] <= 4 and host["gather"]["seconds"] > 0, host["id"]
+        assert host["os"] and host["os"]["id"] == "debian", host["id"]
+        assert host["dead"] is None and host["finished"], host["id"]
+    assert document["run"]["exit_code"] == run.returncode
+    files = sorted(run.hdf.glob("*.json"))
+    assert len(files) == len(document["hosts"]) == len(HOSTS)
+    assert_heimdall_shows_the_document(document, read_files(files))
 
 
 def test_reports_carry_rule_metadata(runs):

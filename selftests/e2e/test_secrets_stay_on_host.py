@@ -443,6 +443,9 @@ def run_traced(backend: str, flags: str, base: pathlib.Path) -> Run:
         f"--hosts={','.join(host_url(backend, h) for h in HOSTS)}",
         f"--junitxml={out_dir / 'junit.xml'}",
         f"--html={out_dir / 'report.html'}",
+        f"--results-json={out_dir / 'results.json'}",
+        f"--hdf-dir={out_dir / 'hdf'}",
+        f"--fleet-html={out_dir / 'fleet.html'}",
         *POLICY,
         *FLAG_SETS[flags],
     ]
@@ -481,7 +484,8 @@ def test_no_canary_in_any_output(runs, canaries, run_key):
         f"{run.stderr[-2000:].decode(errors='replace')}"
     )
     outputs = run.outputs()
-    assert {"stdout", "stderr", "junit.xml", "report.html"} <= set(outputs)
+    assert {"stdout", "stderr", "junit.xml", "report.html", "results.json", "fleet.html"} <= set(outputs)
+    assert any(name.endswith(".json") and name != "results.json" for name in outputs), "no HDF file"
     found = [
         f"{name} in {what}: {where(data, getattr(canaries, name))}"
         for what, data in outputs.items()

@@ -49,6 +49,13 @@ LAYERS = (
             "deadhosts_terminal",
             "interruption",
             "progress",
+            "results",
+            "results_recorder",
+            "baseline",
+            "hdf",
+            "fleet_html",
+            "report_matrix",
+            "fleet_reports",
         ),
     ),
 )

@@ -3,6 +3,7 @@
 after how many hosts the run stopped and which hosts it did not finish."""
 
 import html
+import json
 import os
 import re
 import signal
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from timesync_audit import interruption
+from timesync_audit import interruption, results
 
 pytest_plugins = ["pytester", "throwaway_suite"]  # throwaway_suite: the `suite` fixture
 
@@ -185,6 +186,20 @@ def test_interrupted_run_keeps_what_it_found(suite, signum, group, args):
     assert "Compliance: compliant " in page and "exit code 2 (interrupted)" in page
     assert "test_chronyd_client_only[docker://beta]" not in page
     assert "test_chrony_set_nts[docker://alpha]" in page
+
+    document = json.loads((suite.path / "reports" / "results.json").read_text())
+    assert results.problems(document) == []
+    run_part = document["run"]
+    assert (run_part["interrupted"], run_part["exit_code"], run_part["hosts_total"]) == (cause, 2, 4)
+    assert (run_part["hosts_finished"], run_part["unfinished_hosts"]) == (n, unfinished)
+    recorded = {
+        (rule, host["name"]): result["category"]
+        for host in document["hosts"]
+        for rule, result in host["results"].items()
+    }
+    category = {"failure": "non-compliant", "passed": "compliant"}
+    assert recorded == {key: category[outcome] for key, outcome in known.items()}
+    assert [h["finished"] for h in document["hosts"]] == [h not in unfinished for h in (f"docker://{o}" for o in order)]
 
 
 def test_sigterm_handler_lives_only_as_long_as_the_session():
