@@ -9,6 +9,7 @@ seeded random generator, so the same arguments give the same document.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import random
 import sys
@@ -35,7 +36,6 @@ def document(hosts: int, seed: int = 1, dead_every: int = 50) -> dict:
     policy = results.policy_entry(default_policy())
     started = datetime.datetime(2026, 12, 1, 2, 0, tzinfo=datetime.UTC)
     names, weights = zip(*_WEIGHTS)
-    counts = results.empty_counts()
     entries = []
     for index in range(hosts):
         name = f"host{index:04d}.example"
@@ -43,7 +43,6 @@ def document(hosts: int, seed: int = 1, dead_every: int = 50) -> dict:
         outcomes = {}
         for rule_id in sorted(rules):
             category = COULD_NOT_CHECK if dead else rng.choices(names, weights)[0]
-            counts[category] += 1
             message = f"could not check: ssh://root@{name}: did not answer within 10 s" if dead else _MESSAGES[category]
             outcomes[rule_id] = {
                 "category": category,
@@ -75,15 +74,32 @@ def document(hosts: int, seed: int = 1, dead_every: int = 50) -> dict:
                 "results": outcomes,
             }
         )
+    rules_part = {rule_id: results.rule_entry(meta) for rule_id, meta in sorted(rules.items())}
+    return assemble(
+        rules_part,
+        entries,
+        started=started.isoformat(),
+        finished=(started + datetime.timedelta(seconds=hosts * 0.1)).isoformat(),
+        duration_s=hosts * 0.1,
+    )
+
+
+def assemble(rules: dict, hosts: list[dict], baseline: dict | None = None, **run: object) -> dict:
+    """A results document of these rules and hosts, its counts and host totals computed, the other
+    run fields given or made up; checked against the schema."""
+    counts = results.empty_counts()
+    for host in hosts:
+        for found in host["results"].values():
+            counts[found["category"]] += 1
     exit_code = 3 if counts[COULD_NOT_CHECK] else 1 if counts[NON_COMPLIANT] else 0
-    return {
+    document = {
         "format": results.FORMAT,
         "format_version": results.FORMAT_VERSION,
         "run": {
             "suite_version": "0.0.0",
-            "started": started.isoformat(),
-            "finished": (started + datetime.timedelta(seconds=hosts * 0.1)).isoformat(),
-            "duration_s": hosts * 0.1,
+            "started": "2026-12-01T02:00:00+00:00",
+            "finished": "2026-12-01T02:01:00+00:00",
+            "duration_s": 60.0,
             "profile": None,
             "command_line": ["--hosts=synthetic"],
             "interrupted": None,
@@ -91,16 +107,20 @@ def document(hosts: int, seed: int = 1, dead_every: int = 50) -> dict:
             "exit_meaning": {0: "compliant", 1: "non-compliant", 3: "could not check every rule"}[exit_code],
             "fail_on": "any",
             "counts": counts,
-            "policy": policy,
-            "hosts_total": hosts,
-            "hosts_finished": hosts,
+            "policy": results.policy_entry(default_policy()),
+            "hosts_total": len(hosts),
+            "hosts_finished": len(hosts),
             "unfinished_hosts": [],
             "shard": None,
+            **run,
         },
-        "rules": {rule_id: results.rule_entry(meta) for rule_id, meta in sorted(rules.items())},
-        "hosts": entries,
-        "baseline": None,
+        "rules": copy.deepcopy(rules),
+        "hosts": copy.deepcopy(hosts),
+        "baseline": baseline,
     }
+    found = results.problems(document)
+    assert not found, found
+    return document
 
 
 if __name__ == "__main__":

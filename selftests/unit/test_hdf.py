@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 from browser_tools import run_node
 from hdf_checks import assert_heimdall_shows_the_document, inspecjs
+from synthetic_results import assemble
 from synthetic_results import document as synthetic_document
 
 from timesync_audit import hdf, results
@@ -73,34 +74,7 @@ def host(host_id: str, outcomes: dict, dead: str | None = None, os: dict | None 
 
 
 def make_document(rules: dict, hosts: list) -> dict:
-    counts = results.empty_counts()
-    for entry in hosts:
-        for found in entry["results"].values():
-            counts[found["category"]] += 1
-    doc = {
-        "format": results.FORMAT,
-        "format_version": results.FORMAT_VERSION,
-        "run": {
-            "suite_version": "9.8.7",
-            "started": STARTED,
-            "finished": "2026-12-01T02:01:00+00:00",
-            "duration_s": 60.0,
-            "profile": None,
-            "command_line": [],
-            "interrupted": None,
-            "exit_code": 3,
-            "exit_meaning": "could not check every rule",
-            "counts": counts,
-            "policy": {},
-            "hosts_total": len(hosts),
-            "hosts_finished": len(hosts),
-        },
-        "rules": copy.deepcopy(rules),
-        "hosts": copy.deepcopy(hosts),
-        "baseline": None,
-    }
-    assert results.problems(doc) == []
-    return doc
+    return assemble(rules, hosts, suite_version="9.8.7", started=STARTED, command_line=[], policy={})
 
 
 RULES = {
