@@ -148,7 +148,12 @@ async function main(screenshot, files) {
     await scrollThrough(page);
     const view = await shown(page);
     await page.screenshot({ path: screenshot, fullPage: true });
-    return { origin, files: files.length, screenshot, ...view, blocked, page_errors: pageErrors, dialogs };
+    // and the first screen alone (what a person sees on opening it), beside the full page
+    const top = screenshot.replace(/\.png$/, "") + "-top.png";
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: top });
+    return { origin, files: files.length, screenshot, top, ...view, blocked, page_errors: pageErrors, dialogs };
   } finally {
     await browser.close();
     await new Promise((done) => server.close(done));

@@ -14,8 +14,9 @@ from timesync_audit import results
 pytestmark = pytest.mark.e2e
 
 HOSTS = ["chrony-hardened", "chrony-stock"]
-#: the change between the nights: a later confdir file that turns chrony-hardened into a server
-DRIFT = "/etc/chrony/conf.d/zz-baseline-drift.conf"
+#: the change between the nights: a `port 123` appended to chrony-hardened's main file (after its
+#: `port 0`: the last wins) makes it a server; the file is put back as it was afterwards
+CONF, KEPT = "/etc/chrony/chrony.conf", "/root/chrony.conf.before-baseline-test"
 
 
 def _exec(host: str, command: str) -> None:
@@ -39,10 +40,10 @@ def test_a_reconfigured_host_is_the_one_regression_then_fixed(lab, tmp_path):
     assert first.returncode == 1, first.output[-3000:]  # chrony-stock fails, as the table says
     hardened = INSTANCE.container("chrony-hardened")
     try:
-        _exec("chrony-hardened", f"printf 'port 123\\n' > {DRIFT}")
+        _exec("chrony-hardened", f"cp -p {CONF} {KEPT} && printf 'port 123\\n' >> {CONF}")
         second, second_doc = _night(tmp_path, "2", f"--baseline={first.results}", "--fail-on=regression")
     finally:
-        _exec("chrony-hardened", f"rm -f {DRIFT}")
+        _exec("chrony-hardened", f"if [ -f {KEPT} ]; then mv -f {KEPT} {CONF}; fi")
     assert _changes(second_doc, "regressions") == [(hardened, "chronyd_client_only")], second.output[-3000:]
     assert second_doc["baseline"]["new_could_not_check"] == []
     assert second.returncode == 1, second.output[-3000:]
@@ -52,7 +53,7 @@ def test_a_reconfigured_host_is_the_one_regression_then_fixed(lab, tmp_path):
     )
     result = {h["name"]: h for h in second_doc["hosts"]}[hardened]["results"]["chronyd_client_only"]
     assert result["change"] == {"kind": "regression", "was": "compliant"}
-    assert f"{DRIFT}:1" in result["evidence"]
+    assert any(place.startswith(f"{CONF}:") for place in result["evidence"]), result
 
     third, third_doc = _night(tmp_path, "3", f"--baseline={second.results}", "--fail-on=regression")
     assert _changes(third_doc, "fixed") == [(hardened, "chronyd_client_only")]

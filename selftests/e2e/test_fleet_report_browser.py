@@ -4,7 +4,8 @@ for cell, the page of 500 hosts is rendered and laid out in well under 2 s (meas
 and a click on a cell brings what it stands for into view: the host's rule detail in fleet.html,
 the test's row of pytest-html's table in report.html.
 
-Screenshots go to tmp_path, and to $TSA_DOCS_SCREENSHOTS (fleet-html.png, report-html-matrix.png)
+Screenshots go to tmp_path, and to $TSA_DOCS_SCREENSHOTS (fleet-html-since-baseline.png,
+report-html-since-baseline.png)
 when it names a directory. No lab is needed: the fleet is synthetic, the report.html is a
 throwaway suite's run.
 """
@@ -168,7 +169,7 @@ def test_fleet_page_with_a_baseline_screenshot(fleet_500, tmp_path):
     badges = {"r", "q", "x", "n"}
     shown = {c.split()[1] for row in answer["matrix"]["hosts"] for c in row["classes"] if " " in c}
     assert shown == badges
-    keep_screenshot(shot, "fleet-html.png")
+    keep_screenshot(shot, "fleet-html-since-baseline.png")
 
 
 # -- report.html: a throwaway suite's real run --------------------------------------------------------
@@ -231,7 +232,7 @@ def test_report_html_matrix_is_at_the_top_and_matches_results(report, tmp_path):
     assert dict(matrix["above"]) == {"environment-header": True, "results-table": True}
     letters = expected_cells(document)
     assert "W" in "".join(letters.values()) and "E" in "".join(letters.values())
-    keep_screenshot(shot, "report-html-matrix.png")
+    keep_screenshot(shot, "report-html-since-baseline.png")
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ upload) in headless Chromium, with selftests/browser/heimdall_shot.mjs: the stat
 banners Heimdall shows are the counts of results.json, every control is listed, and nothing was
 fetched from outside loopback (the app's one call out, a version check, is blocked).
 
-The full-page screenshot is kept in the test's tmp_path; with TSA_DOCS_SCREENSHOTS=DIR it is also
-copied to DIR/heimdall-lite.png (the documentation's picture). Needs no lab: the fleet is made up
+The full-page screenshot is kept in the test's tmp_path; with TSA_DOCS_SCREENSHOTS=DIR its first
+screen is also copied to DIR/heimdall-lite.png (the documentation's picture). Needs no lab: the fleet is made up
 (selftests/synthetic_results.py), its files written by timesync_audit.hdf.
 """
 
@@ -65,4 +65,4 @@ def test_heimdall_lite_shows_the_fleet_as_results_json_counts_it(tmp_path):
     docs = os.environ.get("TSA_DOCS_SCREENSHOTS")
     if docs:
         pathlib.Path(docs).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(screenshot, pathlib.Path(docs) / "heimdall-lite.png")
+        shutil.copyfile(shown["top"], pathlib.Path(docs) / "heimdall-lite.png")  # its first screen

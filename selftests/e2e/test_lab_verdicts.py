@@ -1,11 +1,14 @@
 """The compliance suite against the lab's real hosts: the expected-verdict table must hold
 over docker://, paramiko:// and ssh://, with and without xdist."""
 
+import os
 import pathlib
 import re
+import shutil
 
 import pytest
 import yaml
+from browser_tools import run_node
 from hdf_checks import assert_heimdall_shows_the_document, read_files
 from runner import INSTANCE, SSH_CONFIG, run_pytest, run_suite
 
@@ -143,6 +146,33 @@ def test_results_and_hdf_say_what_junit_says(runs, backend):
     files = sorted(run.hdf.glob("*.json"))
     assert len(files) == len(document["hosts"]) == len(HOSTS)
     assert_heimdall_shows_the_document(document, read_files(files))
+
+
+#: the matrix's letter of each outcome of the verdict table (the lab's default runs waive nothing)
+LETTER = {"passed": "P", "failed": "F", "skipped": "N", "error": "E"}
+
+
+def test_the_matrix_shows_the_verdict_table(runs, tmp_path):
+    """fleet.html and report.html, as headless Chromium shows them: every cell of the matrix is the
+    verdict table's (screenshots kept in docs/ with TSA_DOCS_SCREENSHOTS=DIR)."""
+    run = runs("docker")
+    want = {(host, rule): LETTER[w["outcome"]] for host, rule, w in expected_cells()}
+    for page, name in ((run.fleet, "fleet-html.png"), (run.html, "report-html.png")):
+        shot = tmp_path / name
+        answer = run_node("fleet_check.mjs", str(page), "--screenshot", str(shot), "--viewport", "1600x1000")
+        assert answer["errors"] == [], answer["errors"]
+        matrix = answer["matrix"]
+        shown = {
+            (INSTANCE.bare(row["name"]), rule): letter
+            for row in matrix["hosts"]
+            for rule, letter in zip(matrix["rules"], row["cells"])
+        }
+        assert shown == want, f"{page.name}: " + ", ".join(
+            f"{k}: {shown.get(k)} shown, {v} expected" for k, v in want.items() if shown.get(k) != v
+        )
+        docs = os.environ.get("TSA_DOCS_SCREENSHOTS")
+        if docs:
+            shutil.copy(shot, pathlib.Path(docs) / name)
 
 
 def test_reports_carry_rule_metadata(runs):
