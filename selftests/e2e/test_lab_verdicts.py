@@ -223,3 +223,16 @@ def test_inventory_policy_per_group_and_host(lab, tmp_path, inventory):
         if got is None or got.outcome != expected:
             problems.append(f"{host} {rule_id}: expected {expected}, got {got and got.outcome}")
     assert not problems, "\n".join(problems[:30]) + "\n" + run.output[-1500:]
+    # results.json and fleet.html carry each host's own policy and where it came from
+    document = results.load(run.results)
+    hosts = {INSTANCE.bare(h["name"]): h for h in document["hosts"]}
+    own = hosts["chrony-unreachable"]
+    assert own["policy"]["approved_servers"]["value"] == ["time-void"]
+    assert (
+        inventory in own["policy"]["approved_servers"]["origin"]
+        and "host" in own["policy"]["approved_servers"]["origin"]
+    )
+    assert "approved_servers" in own["policy_differs"] and "lab_targets" in own["groups"]
+    assert hosts["chrony-hardened"]["policy"]["approved_servers"]["value"] == ["nts-server", "nts-server2"]
+    page = run.fleet.read_text()
+    assert "Policy where it differs" in page and "time-void" in page

@@ -56,6 +56,7 @@ LAYERS = (
             "fleet_html",
             "report_matrix",
             "fleet_reports",
+            "__main__",
         ),
     ),
 )

@@ -2,8 +2,11 @@
 what the JUnit file says, under xdist too; secrets of the command line left out."""
 
 import json
+import subprocess
+import sys
 
 import pytest
+from synthetic_results import document as synthetic_document
 
 from timesync_audit import results
 
@@ -202,3 +205,40 @@ def test_a_file_that_is_not_a_results_document_is_named_with_why(tmp_path):
 def test_the_schema_documentation_is_generated_from_the_schema():
     docs = results.SCHEMA_PATH.parents[2] / "docs" / "results.md"
     assert docs.read_text() == results.schema_markdown(), "run: python -m timesync_audit.results docs/results.md"
+
+
+def test_the_reports_can_be_made_again_from_results_json_alone(tmp_path):
+    source = tmp_path / "results.json"
+    results.write(synthetic_document(3), source)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "timesync_audit",
+            "render",
+            str(source),
+            "--fleet-html",
+            str(tmp_path / "f.html"),
+            "--hdf-dir",
+            str(tmp_path / "hdf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "host0002.example" in (tmp_path / "f.html").read_text()
+    assert len(list((tmp_path / "hdf").glob("*.json"))) == 3
+    source.write_text("{}")
+    refused = subprocess.run(
+        [sys.executable, "-m", "timesync_audit", "render", str(source), "--fleet-html", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 4
+    assert f"error: {source}: not a results file of this suite" in refused.stderr
+    usage = subprocess.run(
+        [sys.executable, "-m", "timesync_audit", "render", str(source)], capture_output=True, text=True, timeout=120
+    )
+    assert usage.returncode == 4 and "give --fleet-html PATH, --hdf-dir DIR, or both" in usage.stderr
