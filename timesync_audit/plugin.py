@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ from . import (
     collector,
     findings,
     fleet_reports,
+    gather_pool,
     hostspec,
     identity,
     inventory,
@@ -28,12 +28,12 @@ from . import (
     profiles,
     report,
     report_matrix,
+    scheduling,
     usage,
     verdicts,
     views,
     waivers,
 )
-from .gather import remote
 from .identity import bare_name, host_id
 from .outcomes import CouldNotCheck
 from .policy import PolicyError, default_policy, parse_assignments
@@ -55,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     waivers.add_options(group)
     limits.add_options(parser, group)
     fleet_reports.add_options(group)
+    gather_pool.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(meta): the compliance rule a test checks")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(inventory.XdistHooks(config), "timesync-inventory-xdist")
+        config.pluginmanager.register(scheduling, "timesync-scheduling")
     try:
         hostspec.check(config.getoption("hosts", None), bool(config.getoption("ansible_inventory", None)))
     except hostspec.HostSpecError as exc:
@@ -102,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except PolicyError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[GATHERED] = {}
+    gather_pool.configure(config)
     report.configure(config)
 
 
@@ -110,12 +113,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Group a host's tests for xdist and attach metadata, before any collection_modifyitems
-    (xdist reads the group there, and plugin order is not ours to rely on)."""
+    """The host and the rule's metadata, on the item as it is collected (before any plugin's
+    collection_modifyitems)."""
     hid = host_id(item)
-    if hid is not None:
-        # keep a host's tests on one xdist worker: one connection, one gather
-        item.add_marker(pytest.mark.xdist_group(name=hid.replace("@", "_at_")))
+    if hid is not None:  # under xdist a host's tests stay on one worker (scheduling.py)
         item.user_properties.append(("host", hid))
     meta = meta_of(item)
     if meta is not None:
@@ -131,11 +132,6 @@ def policy_of(config: pytest.Config, host_id: str | None):
     return config.stash[POLICY]
 
 
-def bounds_of(config: pytest.Config, host_id: str) -> limits.Bounds:
-    """The gather bounds of one host: its inventory variables, else the run's."""
-    return config.stash[HOST_BOUNDS].get(bare_name(host_id)) or config.stash[BOUNDS]
-
-
 # -- fixtures: what rule tests name as their parameters -------------------------------------------
 
 
@@ -147,20 +143,9 @@ def policy(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def gathered(host, request: pytest.FixtureRequest) -> collector.Gathered:
-    """The host's facts, gathered once per run (per worker) and shared by all its tests."""
-    hid = identity.host_identity(host.backend)
-    cache = request.config.stash[GATHERED]
-    if hid not in cache:
-        started = time.monotonic()
-        try:
-            facts = collector.collect(remote.executor(host, hid, bounds_of(request.config, hid).transport_limits()))
-            facts.seconds = time.monotonic() - started
-            cache[hid] = facts
-        except CouldNotCheck as exc:
-            cache[hid] = exc
-        finally:
-            remote.close(host)  # no connection or shared SSH master left behind
-    result = cache[hid]
+    """The host's facts, gathered once per run (per worker), concurrently with the other hosts'
+    (gather_pool.py), and shared by all its tests."""
+    result = gather_pool.pool(request.config).facts(host)
     if isinstance(result, CouldNotCheck):
         raise result
     return result

@@ -2,8 +2,8 @@
 
 A host is finished when every one of its tests reported (its teardown report came). The
 tests come from the collection; under xdist the controller collects nothing, so they come
-from the workers' collections (test ids: a rule's test id ends in `[<host identity>]`, and
-under `--dist loadgroup` in `@<xdist group>` after it, a group holding no `@`).
+from the workers' collections (test ids: a rule's test id ends in `[<host identity>]`; an
+`@<xdist group>` after it, which xdist_group marks add, is allowed for).
 """
 
 from __future__ import annotations

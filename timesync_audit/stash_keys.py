@@ -34,3 +34,6 @@ WAIVERS: pytest.StashKey[object] = pytest.StashKey()
 #: the run's results document (results.json), built on first call at the end of the run
 #: (controller only): the report writers and the HTML matrix read it
 RESULTS_DOCUMENT: pytest.StashKey[Callable[[], dict]] = pytest.StashKey()
+#: this process's gathers, running concurrently from the end of the collection
+#: (a gather_pool.GatherPool: gather_pool imports this module, so gather_pool.pool() narrows it)
+GATHER_POOL: pytest.StashKey[object] = pytest.StashKey()

@@ -57,6 +57,8 @@ LAYERS = (
             "report_matrix",
             "fleet_reports",
             "__main__",
+            "scheduling",
+            "gather_pool",
         ),
     ),
 )

@@ -20,7 +20,7 @@ pytest_plugins = ["pytester", "throwaway_suite"]  # throwaway_suite: the `suite`
 HOSTS = "docker://alpha,docker://beta,docker://gamma,docker://delta"
 # alpha: one failure, one pass; beta: one pass, then a rule that hangs
 OUTCOMES = {"chrony_set_nts": {"alpha": "fail"}, "chronyd_client_only": {"beta": "hang"}}
-XDIST = ("-n", "2", "--dist", "loadgroup")
+XDIST = ("-n", "2")
 RULES_PER_HOST = 2
 _HOST = re.compile(r"\[docker://(\w+)\]")
 

@@ -1,0 +1,117 @@
+"""Hosts are gathered concurrently, at most --gather-concurrency at a time, each once per run; under
+xdist each worker gathers the hosts the scheduler gives it, and all tests of a host run there.
+
+The gather itself is replaced (conftest below) by one that sleeps and notes when it ran, in which
+process and thread: what is checked is the pool and the plan, not a transport."""
+
+import json
+
+import pytest
+
+from timesync_audit import scheduling
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = """
+import json, os, pathlib, threading, time
+import timesync_audit.gather_pool as pool
+
+LOG = pathlib.Path(__file__).parent / "gathers.jsonl"
+lock = threading.Lock()
+
+def fake_gather(config, host):
+    started = time.monotonic()
+    time.sleep(0.4)
+    entry = {"host": host.backend.get_pytest_id(), "start": started, "end": time.monotonic(),
+             "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "thread": threading.current_thread().name}
+    with lock, LOG.open("a") as out:
+        out.write(json.dumps(entry) + "\\n")
+    return object()
+
+pool.gather = fake_gather
+"""
+
+TESTS = """
+import os, pathlib
+
+def judge(host, n):
+    name = host.backend.get_pytest_id()
+    (pathlib.Path(__file__).parent / "ran").mkdir(exist_ok=True)
+    (pathlib.Path(__file__).parent / "ran" / f"{name.split('://')[1]}-{n}").write_text(
+        os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+# like the suite's rules: the host is a test's only parameter (its id is the host's identity)
+def test_first(gathered, host):
+    judge(host, 0)
+
+def test_second(gathered, host):
+    judge(host, 1)
+
+def test_third(gathered, host):
+    judge(host, 2)
+"""
+
+HOSTS = [f"docker://h{i}" for i in range(6)]
+
+
+def _run(pytester, *args):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_pool=TESTS)
+    result = pytester.runpytest_subprocess(f"--hosts={','.join(HOSTS)}", "-p", "no:cacheprovider", *args)
+    log = [json.loads(line) for line in (pytester.path / "gathers.jsonl").read_text().splitlines()]
+    return result, log
+
+
+def _most_at_once(log):
+    events = sorted([(e["start"], 1) for e in log] + [(e["end"], -1) for e in log], key=lambda x: (x[0], x[1]))
+    now = most = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_hosts_are_gathered_together_each_once(pytester):
+    result, log = _run(pytester, "--gather-concurrency=3")
+    result.assert_outcomes(passed=18)
+    assert sorted(e["host"] for e in log) == HOSTS  # once each, 3 tests apiece
+    assert _most_at_once(log) == 3
+    assert all(e["thread"].startswith("tsa-gather") for e in log)
+
+
+def test_concurrency_one_gathers_one_after_the_other(pytester):
+    result, log = _run(pytester, "--gather-concurrency=1")
+    result.assert_outcomes(passed=18)
+    assert sorted(e["host"] for e in log) == HOSTS
+    assert _most_at_once(log) == 1
+
+
+def test_under_xdist_each_worker_gathers_its_own_hosts(pytester):
+    result, log = _run(pytester, "-n", "2", "--gather-concurrency=8")
+    result.assert_outcomes(passed=18)
+    assert sorted(e["host"] for e in log) == HOSTS  # each host once, in one process
+    ran = {p.name: p.read_text() for p in (pytester.path / "ran").iterdir()}
+    for host in HOSTS:
+        workers = {ran[f"{host.split('://')[1]}-{n}"] for n in range(3)}
+        gathered_by = {e["worker"] for e in log if e["host"] == host}
+        assert workers == gathered_by and len(workers) == 1, host  # judged where it was gathered
+    assert {e["worker"] for e in log} == {"gw0", "gw1"}  # 3 hosts a worker
+    assert _most_at_once(log) >= 4  # both workers gather their hosts at once
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_a_concurrency_below_one_is_a_usage_error(pytester, value):
+    pytester.makepyfile(test_pool=TESTS)
+    result = pytester.runpytest_subprocess(f"--gather-concurrency={value}", "--hosts=docker://h0")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([f"ERROR: --gather-concurrency must be 1 or more, got {value}"])
+
+
+def test_the_plan_places_every_host_once_and_evenly():
+    nodeids = [f"t.py::test_{r}[docker://h{h}]" for h in range(7) for r in range(48)] + ["t.py::test_plain"]
+    for workers in (1, 2, 3, 8):
+        placed = scheduling.plan(nodeids, workers)
+        assert set(placed) == {f"docker://h{h}" for h in range(7)} | {"t.py::test_plain"}
+        loads = [sum(48 for u, w in placed.items() if w == i and u.startswith("docker")) for i in range(workers)]
+        assert max(loads) - min(loads) <= 48  # hosts are the unit: at most one host apart
+        assert placed == scheduling.plan(nodeids, workers)  # the same on every worker
