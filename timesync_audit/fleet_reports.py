@@ -147,7 +147,7 @@ class FleetReports:
                 "hosts_total": len(progress_hosts),
                 "hosts_finished": len(progress_hosts) - len(unfinished),
                 "unfinished_hosts": unfinished,
-                "shard": None,
+                "shard": config.getoption("shard", None),
             },
             "rules": self.recorder.rules(),
             "hosts": hosts,
@@ -205,8 +205,10 @@ class WriteAtEnd:
         self.reports = reports
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
-        if session.config.option.collectonly or exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-            return
+        config = session.config
+        empty = exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and not config.getoption("shard", None)
+        if config.option.collectonly or empty:
+            return  # a shard with no host of its own still says it ran (sharding.py)
         self.reports.write()
 
 

@@ -29,6 +29,7 @@ from . import (
     report,
     report_matrix,
     scheduling,
+    sharding,
     usage,
     verdicts,
     views,
@@ -56,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     limits.add_options(parser, group)
     fleet_reports.add_options(group)
     gather_pool.add_options(group)
+    sharding.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[GATHERED] = {}
     gather_pool.configure(config)
+    sharding.configure(config)
     report.configure(config)
 
 

@@ -59,6 +59,9 @@ LAYERS = (
             "__main__",
             "scheduling",
             "gather_pool",
+            "sharding",
+            "merge",
+            "junit_results",
         ),
     ),
 )
