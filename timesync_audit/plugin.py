@@ -30,6 +30,7 @@ from . import (
     report_matrix,
     scheduling,
     sharding,
+    terminal_cost,
     usage,
     verdicts,
     views,
@@ -108,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GATHERED] = {}
     gather_pool.configure(config)
     sharding.configure(config)
+    terminal_cost.configure(config)
     report.configure(config)
 
 

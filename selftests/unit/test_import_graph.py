@@ -62,6 +62,7 @@ LAYERS = (
             "sharding",
             "merge",
             "junit_results",
+            "terminal_cost",
         ),
     ),
 )
