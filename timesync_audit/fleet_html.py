@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import os
 import pathlib
 from collections import Counter
@@ -500,7 +501,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
-_ENV = environment()
+@functools.cache
+def _env() -> jinja2.Environment:
+    """Made at the first page (templates are compiled then), not when the plugin is imported."""
+    return environment()
 
 
 def _matrix_context(document: Mapping[str, Any], mode: str) -> dict[str, Any]:
@@ -518,7 +522,7 @@ def _matrix_context(document: Mapping[str, Any], mode: str) -> dict[str, Any]:
 def matrix_fragment(document: Mapping[str, Any]) -> str:
     """The matrix for the top of report.html: its own scoped style and script, a click opens the
     test's row of pytest-html's table."""
-    return _ENV.get_template("matrix.html.j2").render(_matrix_context(document, "report"))
+    return _env().get_template("matrix.html.j2").render(_matrix_context(document, "report"))
 
 
 def fleet_page(document: Mapping[str, Any]) -> str:
@@ -528,7 +532,7 @@ def fleet_page(document: Mapping[str, Any]) -> str:
     since = context["m"].since
     context["hosts"] = [host_detail(document, h, cols, since) for h in range(len(document["hosts"]))]
     context["rules"] = [(col, document["rules"].get(col.id, {})) for col in cols]
-    return _ENV.get_template("fleet.html.j2").render(context)
+    return _env().get_template("fleet.html.j2").render(context)
 
 
 def write_fleet_page(document: Mapping[str, Any], path: str | os.PathLike) -> None:

@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
-
 from .categories import CATEGORIES
 from .display import shorten
 from .policy import POLICY_KEYS
@@ -43,6 +41,8 @@ def schema() -> dict:
 
 def problems(document: Any) -> list[str]:
     """What makes `document` not a results document: "<where>: <what>", empty when valid."""
+    import jsonschema  # only where a document is read back or checked: a run's start does not pay it
+
     validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
     found = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):

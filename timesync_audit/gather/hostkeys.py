@@ -16,13 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 from unittest import mock
 
-import paramiko
+if TYPE_CHECKING:
+    import paramiko  # imported where a paramiko:// host is connected: docker-only runs never pay it
 
 
 def _ssh_config(backend) -> paramiko.SSHConfig | None:
     """The ssh_config testinfra's paramiko backend reads: --ssh-config, else the user's own."""
+    import paramiko
+
     path = getattr(backend, "ssh_config", None) or os.path.expanduser("~/.ssh/config")
     try:
         return paramiko.SSHConfig.from_path(path)
@@ -31,6 +35,8 @@ def _ssh_config(backend) -> paramiko.SSHConfig | None:
 
 
 def _known_hosts_files(backend) -> list[str]:
+    import paramiko
+
     files = ["~/.ssh/known_hosts"]
     if getattr(backend, "ssh_config", None):
         config = paramiko.SSHConfig.from_path(backend.ssh_config)
@@ -90,6 +96,8 @@ def connect(backend, timeout: float | None = None) -> None:
     connection (TCP, SSH banner, authentication) bounded by `timeout`."""
     if getattr(backend, "NAME", "") != "paramiko" or "client" in vars(backend):
         return
+    import paramiko
+
     files = _known_hosts_files(backend)
     # the suite reports a failed connection in one line of its own; paramiko's transport thread
     # would log it again at ERROR, with a traceback, into every report of the host's rules
