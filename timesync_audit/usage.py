@@ -92,6 +92,8 @@ class KeepReports:
         kept = getattr(self, "kept", None)
         if kept:
             why = "only collected" if config.option.collectonly else "no test selected"
+            if config.getoption("shard", None) and not config.option.collectonly:
+                why = f"no host in shard {config.getoption('shard')} (its results.json says so)"
             terminalreporter.write_line(f"{why}: reports not written, the last run's stay ({', '.join(kept)})")
             if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and config.option.markexpr:
                 terminalreporter.write_line(

@@ -82,6 +82,7 @@ def test_a_shard_without_hosts_still_says_it_ran(suite):
     empty = next(k for k in range(1, 6) if sharding.shard_of("docker://h0", 5) != k)
     run = suite.run(f"--shard={empty}/5", f"--results-json={path}", hosts="docker://h0")
     assert run.ret == 0, run.stdout.str()
+    run.stdout.fnmatch_lines([f"no host in shard {empty}/5 (its results.json says so): reports not written*"])
     document = json.loads(path.read_text())
     assert document["hosts"] == [] and document["run"]["shard"] == f"{empty}/5"
 
