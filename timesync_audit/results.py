@@ -120,6 +120,25 @@ def rule_entry(meta) -> dict[str, Any]:
     }
 
 
+def bare_rule_entry(**fields: Any) -> dict[str, Any]:
+    """A rule entry of which only `fields` are known (a rule with no data file): the rest empty."""
+    entry: dict[str, Any] = {
+        "title": "",
+        "severity": "unknown",
+        "family": "other",
+        "service": "",
+        "judges": "configuration",
+        "identifiers": {},
+        "references": {},
+        "profiles": [],
+        "description": "",
+        "rationale": "",
+        "remediation": "",
+        "source": "",
+    }
+    return entry | fields
+
+
 def evidence_of(message: str) -> list[str]:
     """The file:line places a message names, in order, each once."""
     return list(dict.fromkeys(f"{path}:{line}" for path, line in _EVIDENCE.findall(message)))

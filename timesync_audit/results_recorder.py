@@ -177,17 +177,9 @@ class Recorder:
 
 
 def _rule_from_properties(props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "title": str(props.get("title", "")),
-        "severity": severity if (severity := str(props.get("severity"))) in SEVERITIES else "unknown",
-        "family": "other",
-        "service": str(props.get("service", "")),
-        "judges": "configuration",
-        "identifiers": {},
-        "references": {},
-        "profiles": [],
-        "description": "",
-        "rationale": "",
-        "remediation": "",
-        "source": "",
-    }
+    severity = str(props.get("severity"))
+    return results.bare_rule_entry(
+        title=str(props.get("title", "")),
+        severity=severity if severity in SEVERITIES else "unknown",
+        service=str(props.get("service", "")),
+    )

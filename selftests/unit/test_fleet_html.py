@@ -36,19 +36,9 @@ MESSAGES = {
 
 
 def _rule(family: str, severity: str = "medium") -> dict:
-    return {
-        "title": f"a {family} rule",
-        "severity": severity,
-        "family": family,
-        "service": "chronyd",
-        "judges": "configuration",
-        "identifiers": {},
-        "references": {},
-        "profiles": [],
-        "description": "",
-        "rationale": "",
-        "remediation": "",
-    }
+    entry = results.bare_rule_entry(title=f"a {family} rule", severity=severity, family=family, service="chronyd")
+    del entry["source"]  # optional in the schema: a document without it stays valid
+    return entry
 
 
 def _result(host_id: str, rule: str, category: str, message: str | None = None, change=None) -> dict:

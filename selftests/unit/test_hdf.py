@@ -30,20 +30,17 @@ EXPIRED = {"status": "expired", "justification": "old exception", "expires": "20
 
 
 def rule(severity: str = "medium", family: str = "chrony", **more) -> dict:
-    return {
-        "title": f"a {severity} rule",
-        "severity": severity,
-        "family": family,
-        "service": "chronyd",
-        "judges": "configuration",
-        "identifiers": {},
-        "references": {},
-        "profiles": [],
-        "description": "Passes when it does.",
-        "rationale": "Because.",
-        "remediation": "Fix it.",
-        "source": f"{family}/rules/x.yaml",
-    } | more
+    return results.bare_rule_entry(
+        title=f"a {severity} rule",
+        severity=severity,
+        family=family,
+        service="chronyd",
+        description="Passes when it does.",
+        rationale="Because.",
+        remediation="Fix it.",
+        source=f"{family}/rules/x.yaml",
+        **more,
+    )
 
 
 def outcome(category: str, message: str = "", waiver: dict | None = None, host: str = "h") -> dict:
