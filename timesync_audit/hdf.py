@@ -90,7 +90,7 @@ def write(document: Mapping[str, Any], directory: str | os.PathLike) -> list[pat
     written = []
     for name, hdf in documents.items():
         path = target / name
-        _write_whole(path, json.dumps(hdf, indent=1) + "\n")
+        _write_whole(path, json.dumps(hdf, separators=(",", ":")) + "\n")  # compact: json's C encoder
         written.append(path)
     for name in sorted(before - set(documents)):
         (target / name).unlink(missing_ok=True)

