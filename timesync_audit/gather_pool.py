@@ -56,26 +56,58 @@ def gather(config: pytest.Config, host) -> collector.Gathered | CouldNotCheck:
 
 
 class GatherPool:
-    """The gathers of one process: started at the end of the collection, read by the fixture."""
+    """The gathers of one process: started at the end of the collection, read by the fixture.
+
+    A host's tests run one after the other (the items are ordered by host), so its facts are let
+    go after its last test, and at most `lookahead` hosts are gathered ahead of the one being
+    judged: the memory of a run is that of a few hosts, not of the fleet."""
 
     def __init__(self, config: pytest.Config, concurrency: int) -> None:
         self.config = config
         self.concurrency = max(1, concurrency)
+        self.lookahead = 2 * self.concurrency
         self.executor: concurrent.futures.ThreadPoolExecutor | None = None
         self.futures: dict[str, concurrent.futures.Future] = {}
+        self.order: list[str] = []  # the hosts to gather, in test order
+        self.hosts: dict[str, object] = {}
+        self.last_test: dict[str, str] = {}  # nodeid of a host's last test -> the host
+        self.submitted = 0  # hosts of `order` handed to the executor
+        self.finished = 0  # hosts whose last test ended
+
+    @pytest.hookimpl(trylast=True)  # after pytest's own reordering and every selection
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """One host's tests after the other's, each host's in their order."""
+        first: dict[str | None, int] = {}
+        for item in items:
+            first.setdefault(_host_id_of(item), len(first))
+        items[:] = sorted(items, key=lambda item: first[_host_id_of(item)])  # sorted() is stable
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         hosts = _hosts_of(session.items)
         mine = scheduling.hosts_of_worker(self.config, [item.nodeid for item in session.items])
         if mine is not None:
             hosts = {host_id: hosts[host_id] for host_id in mine if host_id in hosts}
+        last = {}
+        for item in session.items:
+            host_id = _host_id_of(item)
+            if host_id in hosts:
+                last[host_id] = item.nodeid
+        self.last_test = {nodeid: host_id for host_id, nodeid in last.items()}
         if len(hosts) < 2 or self.concurrency < 2:
             return  # nothing to overlap: the fixture gathers as its tests ask
+        self.order, self.hosts = list(hosts), hosts
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=min(self.concurrency, len(hosts)), thread_name_prefix="tsa-gather"
         )
-        for host_id, host in hosts.items():  # in test order: the first host's tests start first
-            self.futures[host_id] = self.executor.submit(gather, self.config, host)
+        self._fill()
+
+    def _fill(self) -> None:
+        """Hand the executor the next hosts, up to `lookahead` ahead of the first unfinished one."""
+        while self.executor is not None and self.submitted < min(len(self.order), self.finished + self.lookahead):
+            host_id = self.order[self.submitted]
+            self.submitted += 1
+            if host_id not in self.config.stash[GATHERED]:
+                self.futures[host_id] = self.executor.submit(gather, self.config, self.hosts[host_id])
 
     def facts(self, host) -> collector.Gathered | CouldNotCheck:
         """The host's facts, gathered once per process: from the pool, else here and now."""
@@ -86,10 +118,28 @@ class GatherPool:
             cache[host_id] = future.result() if future is not None else gather(self.config, host)
         return cache[host_id]
 
+    def pytest_runtest_logreport(self, report) -> None:
+        """After a host's last test, its facts go (the reports keep what they said of them)."""
+        if report.when != "teardown" or report.nodeid not in self.last_test:
+            return
+        host_id = self.last_test.pop(report.nodeid)
+        self.config.stash[GATHERED].pop(host_id, None)
+        future = self.futures.pop(host_id, None)
+        if future is not None:
+            future.cancel()  # its tests never asked (all skipped before their fixtures)
+        self.finished += 1
+        self._fill()
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Gathers not yet started are dropped (an interrupted run); running ones end within their bounds."""
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _host_id_of(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get(_HOST_PARAM) if callspec is not None else None
+    return host_identity(host.backend) if host is not None else None
 
 
 def _hosts_of(items) -> dict[str, object]:

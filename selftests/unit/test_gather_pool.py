@@ -21,6 +21,8 @@ lock = threading.Lock()
 
 def fake_gather(config, host):
     started = time.monotonic()
+    with lock, (LOG.parent / "started.txt").open("a") as out:
+        out.write(host.backend.get_pytest_id() + "\\n")
     time.sleep(0.4)
     entry = {"host": host.backend.get_pytest_id(), "start": started, "end": time.monotonic(),
              "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "thread": threading.current_thread().name}
@@ -36,6 +38,10 @@ import os, pathlib
 
 def judge(host, n):
     name = host.backend.get_pytest_id()
+    here = pathlib.Path(__file__).parent
+    started = (here / "started.txt").read_text().count("\\n") if (here / "started.txt").exists() else 0
+    with (here / "order.txt").open("a") as out:
+        out.write(f"{name} {n} {started}\\n")
     (pathlib.Path(__file__).parent / "ran").mkdir(exist_ok=True)
     (pathlib.Path(__file__).parent / "ran" / f"{name.split('://')[1]}-{n}").write_text(
         os.environ.get("PYTEST_XDIST_WORKER", "main"))
@@ -77,6 +83,27 @@ def test_hosts_are_gathered_together_each_once(pytester):
     assert sorted(e["host"] for e in log) == HOSTS  # once each, 3 tests apiece
     assert _most_at_once(log) == 3
     assert all(e["thread"].startswith("tsa-gather") for e in log)
+
+
+SECOND_MODULE = """
+def test_fourth(gathered, host):
+    import pathlib
+    with (pathlib.Path(__file__).parent / "order.txt").open("a") as out:
+        out.write(f"{host.backend.get_pytest_id()} 3 0\\n")
+"""
+
+
+def test_a_hosts_tests_run_together_and_few_hosts_are_gathered_ahead(pytester):
+    pytester.makepyfile(test_zz_more=SECOND_MODULE)
+    result, log = _run(pytester, "--gather-concurrency=2", "-p", "no:randomly")
+    result.assert_outcomes(passed=24)
+    order = [line.split() for line in (pytester.path / "order.txt").read_text().splitlines()]
+    hosts = [host for host, _, _ in order]
+    assert hosts == [h for h in HOSTS for _ in range(4)], hosts  # each host's 4 tests in a row
+    # a host is gathered at most 2 x concurrency ahead of the one judged: facts of few hosts held
+    first_tests = [int(started) for host, n, started in order if n == "0"]
+    assert all(started <= index + 1 + 4 for index, started in enumerate(first_tests)), first_tests
+    assert sorted(e["host"] for e in log) == HOSTS  # and still once each
 
 
 def test_concurrency_one_gathers_one_after_the_other(pytester):
