@@ -28,11 +28,23 @@ _PACKAGES_SH = (
 # host /proc also lists every container's. Same namespace: /proc/PID/ns/pid is the shell's; where
 # that link cannot be read (not root), the NSpid depth of status is the shell's (a process seen
 # in our /proc is in our namespace or a descendant one, whose NSpid is longer).
-_PROCESSES_SH = r"""me=$(readlink /proc/$$/ns/pid 2>/dev/null); md=""
+# rd FILE: v=$(cat FILE 2>/dev/null) with cat's status, without a process where FILE holds one line
+# (a comm file: no fork per /proc entry); from a second line on (a comm may hold a newline) it is cat
+_RD_SH = r"""rd() {
+  v=; w=; o=
+  if { { o=1; IFS= read -r v; IFS= read -r w || [ -n "$w" ]; } < "$1"; } 2>/dev/null; then
+    v=$(cat "$1" 2>/dev/null); return
+  fi
+  [ -n "$o" ]
+}
+"""
+_PROCESSES_SH = (
+    _RD_SH
+    + r"""me=$(readlink /proc/$$/ns/pid 2>/dev/null); md=""
 while read -r k rest; do [ "$k" = "NSpid:" ] && md=$rest; done < /proc/$$/status
 set -- $md; md=$#
 for p in /proc/[0-9]*; do
-  c=$(cat "$p/comm" 2>/dev/null) || continue
+  rd "$p/comm" || continue; c=$v
   case "$c" in %(comms)s) ;; *) continue ;; esac
   u=""; d=""; while read -r k a b rest; do
     case "$k" in Uid:) u=$b ;; NSpid:) d="$a $b $rest" ;; esac
@@ -43,21 +55,69 @@ for p in /proc/[0-9]*; do
   n=$(getent passwd "$u" 2>/dev/null | cut -d: -f1)
   a=$(tr '\000' '\037' < "$p/cmdline" 2>/dev/null)
   printf '%%s\t%%s\t%%s\t%%s\t%%s\t%%s\n' "${p#/proc/}" "$c" "$u" "$n" "$a" "$o"
-done; true""" % {"comms": "|".join(c + "*" if len(c) == 15 else c for c in COMMS)}
+done; true"""
+    % {"comms": "|".join(c + "*" if len(c) == 15 else c for c in COMMS)}
+)
+# `systemctl show` (runtime state: only systemd knows it) in one call, then `is-enabled` per name
+# (`alias` for ntp.service on ntpsec and `masked` are answers of their own). is-enabled is asked in
+# one call, for every name but those whose show block (paired with the name: the blocks come in the
+# order of the names, and a block's Names hold the name asked) says LoadState=not-found: such a name
+# has no unit file, so is-enabled fails for it and says nothing. is-enabled stops at the first name
+# it cannot answer: that name's answer is empty, and the names after it are asked again. Where the
+# blocks do not pair with the names every name is asked; where is-enabled prints more lines than it
+# was asked names, each name is asked alone, as `systemctl is-enabled NAME | head -n 1`.
 _UNITS_SH = (
-    'if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1; then '
-    "systemctl show --no-pager -p Id,Names,LoadState,ActiveState,SubState,UnitFileState,FragmentPath "
+    _RD_SH
+    + "i=0; for u in "
     + " ".join(UNITS)
-    + "; echo; "
-    # is-enabled per name: `alias` (ntp.service on ntpsec) and `masked` are answers of their own
-    "for u in " + " ".join(UNITS) + "; do "
-    'printf \'is-enabled\\t%s\\t%s\\n\' "$u" "$(systemctl is-enabled "$u" 2>/dev/null | head -n 1)"; done; '
-    "else echo no-systemd; "
-    "for f in /etc/init.d/* /etc/rc[0-6S].d/S* /etc/runlevels/*/*; do "
+    + r"""; do i=$((i + 1)); eval "u_$i=\$u; e_$i="; done
+rd /proc/1/comm
+if [ "$v" = systemd ] && command -v systemctl >/dev/null 2>&1; then
+s=$(systemctl show --no-pager -p Id,Names,LoadState,ActiveState,SubState,UnitFileState,FragmentPath """
+    + " ".join(UNITS)
+    + r""")
+[ -z "$s" ] || printf '%%s\n' "$s"; echo
+b=1; nf=" "
+while IFS= read -r l; do
+  case "$l" in
+    "") b=$((b + 1)) ;;
+    LoadState=not-found) nf="$nf$b " ;;
+    Names=*) eval "x=\${u_$b-}"; case " ${l#Names=} " in *" $x "*) [ -z "$x" ] || eval "p_$b=1" ;; esac ;;
+  esac
+done <<EOF
+$s
+EOF
+a=""; j=0
+while [ "$j" -lt %(n)d ]; do
+  j=$((j + 1)); eval "x=\${p_$j-}"
+  case "$b:$x:$nf" in "%(n)d:1:"*" $j "*) ;; *) a="$a $j" ;; esac
+done
+set -- $a; over=""
+while [ "$#" -gt 0 ]; do
+  n=""; for j in "$@"; do eval "n=\"\$n \$u_$j\""; done
+  r=$(systemctl is-enabled $n 2>/dev/null)
+  if [ -n "$r" ]; then
+    while IFS= read -r x; do
+      if [ "$#" -eq 0 ]; then over=1; break; fi
+      eval "e_$1=\$x"; shift
+    done <<EOF
+$r
+EOF
+  fi
+  [ "$#" -eq 0 ] || shift
+done
+j=0
+while [ "$j" -lt %(n)d ]; do
+  j=$((j + 1)); eval "u=\$u_$j"
+  [ -z "$over" ] || eval "e_$j=\$(systemctl is-enabled \"\$u\" 2>/dev/null | head -n 1)"
+  eval "printf 'is-enabled\t%%s\t%%s\n' \"\$u\" \"\$e_$j\""
+done
+else echo no-systemd; """
+    + "for f in /etc/init.d/* /etc/rc[0-6S].d/S* /etc/runlevels/*/*; do "
     'b=${f##*/}; b=${b#S[0-9][0-9]}; case " $b " in '
     + "|".join(f"' {n} '" for n in INIT_SCRIPTS)
-    + ') [ -e "$f" ] && printf \'init\\t%s\\n\' "$f" ;; esac; done; fi; true'
-)
+    + ') [ -e "$f" ] && printf \'init\\t%%s\\n\' "$f" ;; esac; done; fi; true'
+) % {"n": len(UNITS)}
 
 REQUEST = Request(
     files=("/etc/os-release", "/usr/lib/os-release"),

@@ -62,16 +62,15 @@ st() {
   printf '%%s|' "$s"; enc "$l"; printf '|'; enc "$1"; printf '\n'
 }
 blocked() {
-  # the nearest existing directory above $1 when we cannot search it: $1 is hidden, not missing
+  # the nearest existing directory above $1 when we cannot search it ($d): $1 is hidden, not missing
   d=${1%%/*}; [ -n "$d" ] || d=/
   while [ ! -d "$d" ]; do
     case "$d" in */*) d=${d%%/*}; [ -n "$d" ] || d=/ ;; *) return 1 ;; esac
   done
   if [ -x "$d" ]; then return 1; fi
-  enc "$d"
 }
 absent() {
-  if b=$(blocked "$2"); then printf '%%s %%s denied||||||||%%s|' "$M" "$1" "$b"; enc "$2"; printf '\n'
+  if blocked "$2"; then printf '%%s %%s denied||||||||' "$M" "$1"; enc "$d"; printf '|'; enc "$2"; printf '\n'
   else printf '%%s %%s missing|||||||||' "$M" "$1"; enc "$2"; printf '\n'; fi
 }
 secret() {
@@ -108,7 +107,7 @@ globdir() {
     if [ -r "$1" ] && [ -x "$1" ]; then return 1; fi
     printf '%%s GLOBDENIED %%s|' "$M" "$p"; enc "$1"; printf '\n'; return 0
   fi
-  if b=$(blocked "$1"); then printf '%%s GLOBDENIED %%s|%%s\n' "$M" "$p" "$b"; return 0; fi
+  if blocked "$1"; then printf '%%s GLOBDENIED %%s|' "$M" "$p"; enc "$d"; printf '\n'; return 0; fi
   return 1
 }
 expand() {
@@ -127,6 +126,10 @@ cmd() {
   printf '%%s CMD %%s\n' "$M" "$1"
   r=$( { { (eval "$2") </dev/null 2>&1; echo "$?" >&5; } | $H | sed 's/^/:/' >&4; } 5>&1 )
   printf '\n%%s RC %%s\n' "$M" "$r"
+}
+absentcmd() {
+  # what cmd prints for a snippet that begins `command -v X ... || exit 127` where X is missing
+  printf '%%s CMD %%s\n\n%%s RC 127\n' "$M" "$1" "$M"
 }
 printf '%%s BEGIN\n' "$M"
 """
@@ -174,6 +177,8 @@ def looks_like_key_material(content: str) -> bool:
 #: never fetched as content, whatever include glob matches them: key material by name
 SECRET_PATTERNS = ("*.keys", "*.key", "*key*.pem", "*/ntp.keys", "*/ntpkey_*", "*/chrony.keys")
 _NAME = re.compile(r"[A-Za-z0-9_.:@-]+")
+#: a snippet that exits 127 and prints nothing when a tool is missing (chronyc, ntpq)
+_NEEDS = re.compile(r"command -v ([A-Za-z0-9_.+-]+) >/dev/null 2>&1 \|\| exit 127;")
 
 
 def render(request: Request, marker: str, secret_paths: tuple[str, ...] = (), cap: int = DEFAULT_CAP) -> str:
@@ -190,7 +195,12 @@ def render(request: Request, marker: str, secret_paths: tuple[str, ...] = (), ca
     for name, snippet in request.commands:
         if not _NAME.fullmatch(name):
             raise ValueError(f"command name {name!r}")
-        lines.append(f"cmd {shlex.quote(name)} {shlex.quote(snippet)}")
+        line = f"cmd {shlex.quote(name)} {shlex.quote(snippet)}"
+        needs = _NEEDS.match(snippet)
+        if needs:  # no process for a command the host does not have: the same frames, rc 127, no output
+            tool = shlex.quote(needs.group(1))
+            line = f"if command -v {tool} >/dev/null 2>&1; then {line}; else absentcmd {shlex.quote(name)}; fi"
+        lines.append(line)
     lines.append('printf "%s DONE\\n" "$M"')
     lines.append("} </dev/null")
     return "\n".join(lines) + "\n"
