@@ -53,7 +53,7 @@ for p in /proc/[0-9]*; do
   if [ -n "$me" ] && [ -n "$ns" ]; then if [ "$ns" = "$me" ]; then o=own; else o=other; fi
   elif [ -n "$d" ] && [ "$md" -gt 0 ]; then set -- $d; if [ "$#" = "$md" ]; then o=own; else o=other; fi; fi
   n=$(getent passwd "$u" 2>/dev/null | cut -d: -f1)
-  a=$(tr '\000' '\037' < "$p/cmdline" 2>/dev/null)
+  a=$(tr '\000\011\012' '\037\035\036' < "$p/cmdline" 2>/dev/null)
   printf '%%s\t%%s\t%%s\t%%s\t%%s\t%%s\n' "${p#/proc/}" "$c" "$u" "$n" "$a" "$o"
 done; true"""
     % {"comms": "|".join(c + "*" if len(c) == 15 else c for c in COMMS)}
@@ -215,14 +215,16 @@ def parse_managers(text: str, packages: dict[str, Package]) -> tuple[str, ...]:
 
 def parse_processes(text: str) -> list[Process]:
     result = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): \x1d and \x1e end a line there
         fields = line.split("\t")
         pid = _decimal(fields[0]) if len(fields) in (5, 6) else None
         if pid is None:
             continue
         _, comm, uid, user, args = fields[:5]
         namespace = fields[5] if len(fields) == 6 and fields[5] in ("own", "other") else "own"
-        argv = tuple(a for a in args.split("\x1f") if a)
+        # the script sends an argument's tab and newline as \x1d and \x1e: a process's command line
+        # cannot add a line (a made-up process) or a field to the answer
+        argv = tuple(a.replace("\x1d", "\t").replace("\x1e", "\n") for a in args.split("\x1f") if a)
         result.append(Process(pid, comm, _decimal(uid), user or uid, argv, namespace))
     return result
 
