@@ -15,5 +15,9 @@ class CouldNotCheck(Exception):
     """The host could not be checked (unreachable, permission denied, timeout...)."""
 
 
+#: how a not-applicable skip's message begins (findings.py reports it without a traceback walk)
+NOT_APPLICABLE_PREFIX = "not applicable: "
+
+
 def not_applicable(reason: str) -> None:
-    pytest.skip(f"not applicable: {reason}")
+    pytest.skip(f"{NOT_APPLICABLE_PREFIX}{reason}")
