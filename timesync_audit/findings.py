@@ -40,8 +40,8 @@ def _not_applicable(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestRepo
     message = str(getattr(call.excinfo.value, "msg", ""))
     if not message.startswith(NOT_APPLICABLE_PREFIX):
         return None  # pytest's own skips (a marker, an import) keep pytest's report
-    path, line, _ = item.reportinfo()
-    return _report(item, call, "skipped", (os.fspath(path), (line or 0) + 1, f"Skipped: {message}"), call.when)
+    line = item.location[1]  # pytest caches it: reportinfo() would look the function up again
+    return _report(item, call, "skipped", (os.fspath(item.path), (line or 0) + 1, f"Skipped: {message}"), call.when)
 
 
 def _report(

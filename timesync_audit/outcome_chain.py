@@ -39,8 +39,18 @@ def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: wai
     """On the item too: JUnit writes the properties of the teardown report, which is made from it."""
     gathered = item.config.stash[GATHERED].get(host_id(item) or "")
     if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
+        item.user_properties += _gather_properties(gathered)
+    if applied is not None:
+        report.user_properties = [*report.user_properties, *applied.properties]
+        item.user_properties.extend(applied.properties)
+
+
+def _gather_properties(gathered: Gathered) -> list[tuple[str, str]]:
+    """What a host's reports say of its gather and OS: made once per host, not once per report."""
+    made = vars(gathered).get("_report_properties")
+    if made is None:
         os = gathered.host.os
-        item.user_properties += [
+        made = vars(gathered)["_report_properties"] = [
             ("gather_round_trips", str(gathered.round_trips)),
             ("gather_id", gathered.gather_id),
             ("gather_seconds", f"{gathered.seconds:.3f}"),
@@ -48,9 +58,7 @@ def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: wai
             ("os_version_id", value(os.version_id)),
             ("os_pretty_name", value(os.pretty_name)),
         ]
-    if applied is not None:
-        report.user_properties = [*report.user_properties, *applied.properties]
-        item.user_properties.extend(applied.properties)
+    return made
 
 
 def _html_extras(report: pytest.TestReport, applied: waivers.Applied | None) -> None:
