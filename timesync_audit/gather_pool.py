@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,9 @@ from .stash_keys import BOUNDS, GATHER_POOL, GATHERED, HOST_BOUNDS
 
 #: hosts gathered at once unless --gather-concurrency says otherwise
 DEFAULT_CONCURRENCY = 32
+#: backends whose hosts are gathered one at a time, as their tests ask: testinfra's paramiko
+#: client is built under a patch of paramiko's module (gather.hostkeys), which threads would share
+ONE_AT_A_TIME = ("paramiko",)
 _HOST_PARAM = "_testinfra_host"  # testinfra's parameter: the host of a test
 
 
@@ -50,6 +54,7 @@ def gather(config: pytest.Config, host) -> collector.Gathered | CouldNotCheck:
         facts.seconds = time.monotonic() - started
         return facts
     except CouldNotCheck as exc:
+        exc.seconds = time.monotonic() - started  # type: ignore[attr-defined]  # what the bound cost
         return exc
     finally:
         remote.close(host)  # no connection or shared SSH master left behind
@@ -69,7 +74,7 @@ class GatherPool:
         self.executor: concurrent.futures.ThreadPoolExecutor | None = None
         self.futures: dict[str, concurrent.futures.Future] = {}
         self.order: list[str] = []  # the hosts to gather, in test order
-        self.hosts: dict[str, object] = {}
+        self.hosts: dict[str, Any] = {}
         self.last_test: dict[str, str] = {}  # nodeid of a host's last test -> the host
         self.submitted = 0  # hosts of `order` handed to the executor
         self.finished = 0  # hosts whose last test ended
@@ -93,6 +98,7 @@ class GatherPool:
             if host_id in hosts:
                 last[host_id] = item.nodeid
         self.last_test = {nodeid: host_id for host_id, nodeid in last.items()}
+        hosts = {h: host for h, host in hosts.items() if getattr(host.backend, "NAME", "") not in ONE_AT_A_TIME}
         if len(hosts) < 2 or self.concurrency < 2:
             return  # nothing to overlap: the fixture gathers as its tests ask
         self.order, self.hosts = list(hosts), hosts
@@ -142,9 +148,9 @@ def _host_id_of(item) -> str | None:
     return host_identity(host.backend) if host is not None else None
 
 
-def _hosts_of(items) -> dict[str, object]:
+def _hosts_of(items) -> dict[str, Any]:
     """host identity -> testinfra host, in the order of the tests that ask for its facts."""
-    hosts: dict[str, object] = {}
+    hosts: dict[str, Any] = {}
     for item in items:
         if "gathered" not in getattr(item, "fixturenames", ()):
             continue  # a test that judges no facts (a throwaway suite's) never makes a host gathered

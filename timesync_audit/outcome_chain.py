@@ -21,6 +21,7 @@ from .categories import COMPLIANT, category_of, classify, set_category
 from .collector import Gathered
 from .display import value
 from .identity import host_id
+from .outcomes import CouldNotCheck
 from .report import details_html
 from .stash_keys import GATHERED
 
@@ -40,6 +41,9 @@ def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: wai
     gathered = item.config.stash[GATHERED].get(host_id(item) or "")
     if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
         item.user_properties += _gather_properties(gathered)
+    elif isinstance(gathered, CouldNotCheck) and not any(k == "gather_seconds" for k, _ in item.user_properties):
+        # a gather runs beside the tests (gather_pool.py): its time is its own, not a test's
+        item.user_properties.append(("gather_seconds", f"{getattr(gathered, 'seconds', 0.0):.3f}"))
     if applied is not None:
         report.user_properties = [*report.user_properties, *applied.properties]
         item.user_properties.extend(applied.properties)

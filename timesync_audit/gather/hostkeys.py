@@ -91,6 +91,9 @@ class _Watchdog:
         self._thread.join()
 
 
+_PATCHING = threading.Lock()
+
+
 def connect(backend, timeout: float | None = None) -> None:
     """Build and connect testinfra's paramiko client, with known_hosts checked and the whole
     connection (TCP, SSH banner, authentication) bounded by `timeout`."""
@@ -130,5 +133,7 @@ def connect(backend, timeout: float | None = None) -> None:
             if watchdog.fired:  # connected just as the time ran out: closed, so as good as not
                 raise TimeoutError(f"no answer within {timeout:g} s")
 
-    with mock.patch.object(paramiko, "SSHClient", CheckedClient):
+    # the patch is of paramiko's module, which every thread sees: hosts gathered concurrently
+    # connect one at a time (each within its bound), or one would build another's client
+    with _PATCHING, mock.patch.object(paramiko, "SSHClient", CheckedClient):
         backend.client  # noqa: B018 - the property builds and connects testinfra's cached client
