@@ -40,6 +40,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PEER = BENCH / "peer_suite"
@@ -979,16 +981,7 @@ def marginal(rows: list[Row]) -> list[str]:
 
 
 def write_docs(block: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        updated = before + block + rest.split(END, 1)[1]
-    elif re.search(rf"^{re.escape(SECTION)}$", current, re.M):
-        match = re.search(rf"^{re.escape(SECTION)}$.*?(?=^## |\Z)", current, re.S | re.M)
-        updated = current[: match.end()].rstrip() + "\n\n" + block + "\n\n" + current[match.end() :]
-    else:
-        updated = current.rstrip() + "\n\n" + SECTION_HEAD + "\n" + block + "\n"
-    DOCS.write_text(updated.rstrip() + "\n")
+    docs_section.write_results(SECTION, SECTION_HEAD, BEGIN, END, block, DOCS)
 
 
 if __name__ == "__main__":

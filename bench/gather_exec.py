@@ -52,6 +52,8 @@ import sys
 import time
 from pathlib import Path
 
+import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -317,17 +319,7 @@ Machine: {machine()}.
 
 
 def write_docs(block: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        updated = before + block + rest.split(END, 1)[1]
-    elif re.search(rf"^{re.escape(SECTION)}$", current, re.M):
-        match = re.search(rf"^{re.escape(SECTION)}$.*?(?=^## |\Z)", current, re.S | re.M)
-        assert match is not None
-        updated = current[: match.end()].rstrip() + "\n\n" + block + "\n\n" + current[match.end() :]
-    else:
-        updated = current.rstrip() + "\n\n" + SECTION_HEAD + "\n" + block + "\n"
-    DOCS.write_text(updated.rstrip() + "\n")
+    docs_section.write_results(SECTION, SECTION_HEAD, BEGIN, END, block, DOCS)
 
 
 def main() -> int:

@@ -39,6 +39,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "tsa-lab-chrony:latest"
 PREFIX = "tsa-bench-"
@@ -441,19 +443,7 @@ hostile hosts: content that passes every cap, so it is sent and parsed.
 
 
 def write_docs(block: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else INTRO
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        updated = before + block + after
-    elif re.search(rf"^{re.escape(SECTION)}$", current, re.M):
-        # the section exists without a results block: put it at the end of the section
-        match = re.search(rf"^{re.escape(SECTION)}$.*?(?=^## |\Z)", current, re.S | re.M)
-        updated = current[: match.end()].rstrip() + "\n\n" + block + "\n\n" + current[match.end() :]
-    else:
-        updated = current.rstrip() + "\n\n" + SECTION_HEAD + "\n" + block + "\n"
-    DOCS.write_text(updated.rstrip() + "\n")
+    docs_section.write_results(SECTION, SECTION_HEAD, BEGIN, END, block, DOCS)
 
 
 def main() -> int:

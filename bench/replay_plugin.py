@@ -14,17 +14,18 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from timesync_audit import collector, gather_pool
 from timesync_audit.gather.recorded import RecordedFile, RecordedHost
-from timesync_audit.gather.snapshot import CommandOutput, Stat
+from timesync_audit.gather.snapshot import CommandOutput
 from timesync_audit.identity import host_identity
 
-RECORDED = Path(__file__).resolve().parent.parent / "selftests" / "recorded"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "selftests"))
+import support  # noqa: E402  # selftests/support.py: the recorded layouts, read once for both
+
 #: layouts replayed in turn (TSA_BENCH_LAYOUTS=a,b,... to choose others)
 LAYOUTS = tuple(
     (os.environ.get("TSA_BENCH_LAYOUTS") or "debian12-chrony,rhel9-chrony,debian12-ntpsec,debian12-timesyncd").split(
@@ -35,30 +36,10 @@ _SIMULATED = re.compile(r"^docker://sim(\d+)$")
 _real_gather = gather_pool.gather
 
 
-def _stat(spec: dict) -> Stat:
-    return Stat(
-        int(spec.get("uid", 0)),
-        int(spec.get("gid", 0)),
-        spec.get("user", "root"),
-        spec.get("group", "root"),
-        int(str(spec.get("mode", "0644")), 8),
-        spec.get("kind", "regular file"),
-    )
-
-
 @functools.cache
 def _layout(name: str) -> tuple[dict[str, RecordedFile], dict[str, CommandOutput]]:
-    """A recorded layout's files and command outputs, as selftests/support.py reads them."""
-    base = RECORDED / name
-    meta = yaml.safe_load((base / "layout.yaml").read_text())
-    files = {}
-    for path in (base / "root").rglob("*"):
-        if path.is_file():
-            files["/" + str(path.relative_to(base / "root"))] = RecordedFile(path.read_text())
-    for path, spec in (meta.get("stats") or {}).items():
-        files[path] = RecordedFile(None, _stat(spec))
-    commands = {n: CommandOutput(n, 0, out) for n, out in (meta.get("commands") or {}).items()}
-    return files, commands
+    """A recorded layout's files and command outputs, read as the selftests read them."""
+    return support.layout_files(name)
 
 
 def replayed_gather(config, host):

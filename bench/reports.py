@@ -33,6 +33,8 @@ import tempfile
 import textwrap
 import time
 
+import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Reports at fleet size"
@@ -211,13 +213,7 @@ SECTION_HEAD = textwrap.dedent(
 
 
 def write_docs(text: str) -> None:
-    current = DOCS.read_text()
-    if BEGIN in current and END in current:
-        before, rest = current.split(BEGIN, 1)
-        updated = before + text + rest.split(END, 1)[1]
-    else:
-        updated = current.rstrip() + "\n\n" + SECTION_HEAD + "\n" + text + "\n"
-    DOCS.write_text(updated.rstrip() + "\n")
+    docs_section.write_results(SECTION, SECTION_HEAD, BEGIN, END, text, DOCS)
 
 
 def main() -> int:
