@@ -19,6 +19,7 @@ from . import (
     findings,
     fleet_reports,
     gather_pool,
+    heap,
     hostspec,
     identity,
     inventory,
@@ -62,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    heap.configure(config)  # before collection: a fleet's items are most of the heap
     # testinfra logs every command result at DEBUG (stdout included): captured by pytest, that would
     # put gathered output in report.html and JUnit. The suite's commands never go through it, and
     # nothing of testinfra's or paramiko's below WARNING is kept, at any verbosity.
@@ -115,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     inventory.unconfigure(config)
+    heap.unconfigure(config)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

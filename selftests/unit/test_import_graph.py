@@ -63,6 +63,7 @@ LAYERS = (
             "merge",
             "junit_results",
             "terminal_cost",
+            "heap",
         ),
     ),
 )
