@@ -67,12 +67,17 @@ def file_name(host_id: str) -> str:
 
 def host_documents(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """File name -> the HDF document of each host of a results document, in the hosts' order."""
-    out: dict[str, dict[str, Any]] = {}
+    return {name: execution(document, host) for name, host in _named_hosts(document).items()}
+
+
+def _named_hosts(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """File name -> host, in the hosts' order."""
+    out: dict[str, Mapping[str, Any]] = {}
     for host in document["hosts"]:
         name = file_name(host["id"])
         if name in out:
             raise ValueError(f"two hosts of the document are named {name} (host {host['id']!r} twice?)")
-        out[name] = execution(document, host)
+        out[name] = host
     return out
 
 
@@ -84,17 +89,17 @@ def write(document: Mapping[str, Any], directory: str | os.PathLike) -> list[pat
     that a later one would not know; each file is whole or absent (written aside, then renamed)."""
     target = pathlib.Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    documents = host_documents(document)
+    hosts = _named_hosts(document)
     before = _manifest_names(target)
-    _write_manifest(target, sorted(before | set(documents)))
+    _write_manifest(target, sorted(before | set(hosts)))
     written = []
-    for name, hdf in documents.items():
+    for name, host in hosts.items():  # one host's document at a time: a fleet's together are large
         path = target / name
-        _write_whole(path, json.dumps(hdf, separators=(",", ":")) + "\n")  # compact: json's C encoder
+        _write_whole(path, json.dumps(execution(document, host), separators=(",", ":")) + "\n")  # json's C encoder
         written.append(path)
-    for name in sorted(before - set(documents)):
+    for name in sorted(before - set(hosts)):
         (target / name).unlink(missing_ok=True)
-    _write_manifest(target, sorted(documents))
+    _write_manifest(target, sorted(hosts))
     return written
 
 
