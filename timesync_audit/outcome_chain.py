@@ -14,6 +14,9 @@ sends it with the report).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from . import waivers
@@ -25,15 +28,28 @@ from .outcomes import CouldNotCheck
 from .report import details_html
 from .stash_keys import GATHERED
 
+_KEYWORDS = pytest.StashKey[Mapping[str, Any]]()
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest's own wrappers (xfail) and pytest-html's
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
+    _share_keywords(item, report)
     set_category(report, classify(report, call))
     applied = waivers.apply(item, report, call)
     _junit_properties(item, report, applied)
     _html_extras(report, applied)
     return report
+
+
+def _share_keywords(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A test's three reports name the same keywords: one dict for the three, as pytest-html and
+    the terminal keep every report until the end (a third of what a fleet's run holds per test)."""
+    kept = item.stash.get(_KEYWORDS, None)
+    if kept is not None and kept == report.keywords:
+        report.keywords = kept
+    else:
+        item.stash[_KEYWORDS] = report.keywords
 
 
 def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: waivers.Applied | None) -> None:

@@ -7,6 +7,7 @@ added where the report is made, by the outcome chain (outcome_chain.py).
 
 from __future__ import annotations
 
+import functools
 import html
 
 import pytest
@@ -58,7 +59,13 @@ def policy_environment(policy: Policy) -> dict[str, str]:
 
 def details_html(report) -> str | None:
     """The rule's title, identifiers, rationale and remediation, as a table under its row."""
-    rule = REGISTRY.get(properties(report).get("rule_id", ""))
+    return _details_of(properties(report).get("rule_id", ""))
+
+
+@functools.cache
+def _details_of(rule_id: str) -> str | None:
+    """One string per rule, shared by all its rows: pytest-html keeps every row until the end."""
+    rule = REGISTRY.get(rule_id)
     if rule is None:
         return None
     rows = [
