@@ -244,3 +244,23 @@ def test_long_lines_under_the_line_bound_are_bounded_by_bytes():
     big = {f"/etc/chrony/conf.d/big{i}.conf": line * 1100 for i in range(4)}  # 8.8 MB, 4,400 lines
     outcome = run_rule("chronyd_client_only", recorded_host("debian12-chrony", big))
     assert outcome.status == "error" and "bytes, more than the audit parses for one host" in outcome.message
+
+
+def test_a_trust_anchor_and_the_directories_above_it_come_in_one_round_trip():
+    """chronyd's user must search every directory above an ntstrustedcerts file: they are asked
+    for with the file, not one round trip later."""
+    host = recorded_host(
+        "debian12-chrony",
+        files={
+            "/etc/chrony/chrony.conf": {"append": "ntstrustedcerts /etc/chrony/site/ca.crt\n"},
+            "/etc/chrony/site/ca.crt": "a certificate",
+            "/etc/chrony/site": {"kind": "directory", "mode": "0700"},
+        },
+    )
+    gathered = collector.collect(host.execute)
+    assert host.round_trips == 2  # the configuration names the file: it cannot be asked for sooner
+    (anchor,) = gathered.chrony.starts[0].trust_anchors
+    assert (
+        anchor.unreadable_by_user
+        == "directory /etc/chrony/site is root:root 0700, no search permission: not readable by _chrony"
+    )

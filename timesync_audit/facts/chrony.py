@@ -249,7 +249,8 @@ def _start(
         path = d.args[-1] if d.args else ""
         record = reader.stat(path) if path else None
         reason = None
-        if record is not None and record.exists and account is not None:
+        # not gathered yet: the check asks for the file and the directories above it together
+        if path and account is not None and (record is None or record.exists):
             try:
                 reason = access.unreadable_reason(reader, account, path, supplementary=False)
             except access.NotGathered:
