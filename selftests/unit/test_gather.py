@@ -264,3 +264,51 @@ def test_a_trust_anchor_and_the_directories_above_it_come_in_one_round_trip():
         anchor.unreadable_by_user
         == "directory /etc/chrony/site is root:root 0700, no search permission: not readable by _chrony"
     )
+
+
+def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factory):
+    """One stat for every path a round names; the frames are those of one stat per path, for
+    files, stats, links, odd names and missing paths alike (a glob's matches are stated one by one)."""
+    os.symlink(tree / "keys", tree / "link")
+    os.symlink(tree / "nowhere", tree / "dangling")
+    (tree / "a|pipe").write_text("x\n")
+    (tree / "new\nline").write_text("y\n")
+    (tree / "sub").mkdir()
+    (tree / "sub" / "f").write_text("z\n")
+    named = ("main.conf", "absent", "link", "dangling", "a|pipe", "new\nline", "sub/f", "keys", "conf.d")
+    request = Request(
+        files=tuple(f"{tree}/{n}" for n in named),
+        stats=tuple(f"{tree}/{n}" for n in named),
+        globs=(f"{tree}/conf.d/*.conf",),
+    )
+    bindir = tmp_path_factory.mktemp("bin")
+    log = bindir / "stat.log"
+    (bindir / "stat").write_text(f'#!/bin/sh\necho x >> {log}\nexec /usr/bin/stat "$@"\n')
+    (bindir / "stat").chmod(0o755)
+    marker = script.new_marker()
+    text = script.render(request, marker).replace("PATH=/usr/sbin:", f"PATH={bindir}:/usr/sbin:", 1)
+    batched = subprocess.run(["/bin/sh", "-s"], input=text.encode(), capture_output=True, timeout=30).stdout
+    calls = len(log.read_text().splitlines())
+    one_each = text.replace("\nprestat ", "\n: ", 1)
+    assert one_each != text
+    log.write_text("")
+    alone = subprocess.run(["/bin/sh", "-s"], input=one_each.encode(), capture_output=True, timeout=30).stdout
+    assert batched == alone  # the same frames, byte for byte
+    snap = script.parse(batched, marker, request)
+    assert snap.files[f"{tree}/new\nline"].content == "y\n"
+    assert snap.files[f"{tree}/a|pipe"].content == "x\n"
+    assert snap.stats[f"{tree}/link"].stat.mode == 0o640
+    # the batch, the two names it cannot carry (twice each: a file and a stat), the glob's 3 matches
+    assert calls == 1 + 4 + 3, batched.decode("utf-8", "replace")
+    assert len(log.read_text().splitlines()) > calls
+
+
+def test_a_link_to_nothing_is_missing_as_chronyd_opens_it(tree):
+    """chronyd's confdir glob lists a dangling link and opening it fails (ENOENT): the frames
+    say missing, with the link's target, not a malformed answer."""
+    os.symlink(tree / "gone.conf", tree / "conf.d" / "30.conf")
+    request = Request(globs=(f"{tree}/conf.d/*.conf",), stats=(f"{tree}/conf.d/30.conf",))
+    _, snap = run_sh(request)
+    assert f"{tree}/conf.d/30.conf" in snap.globs[f"{tree}/conf.d/*.conf"]
+    for record in (snap.files[f"{tree}/conf.d/30.conf"], snap.stats[f"{tree}/conf.d/30.conf"]):
+        assert record.state == "missing" and record.link_target == f"{tree}/gone.conf"

@@ -55,12 +55,26 @@ enc() {
     *) printf '%%s' "$1" ;;
   esac
 }
-st() {
-  # uid|gid|user|group|mode|kind|size|link|path
+S="$NL"
+prestat() {
+  # one stat for the paths asked for by name (none holds a newline or a '|'): a line each,
+  # uid|gid|user|group|mode|kind|size|path, looked up by stv without a process
+  S="$NL$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F|%%s|%%n' "$@" 2>/dev/null)$NL"
+}
+stv() {
+  # $1's uid|gid|user|group|mode|kind|size in $s, its link target in $l
   if [ -L "$1" ]; then l=$(readlink "$1" 2>/dev/null); else l=""; fi
+  case "$1" in
+    *"$NL"*|*"|"*) ;;
+    *) case "$S" in *"|$1$NL"*) s=${S%%%%"|$1$NL"*}; s=${s##*"$NL"}; return ;; esac ;;
+  esac
   s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F|%%s' "$1" 2>/dev/null) || s="||||||"
+}
+stp() {
+  # uid|gid|user|group|mode|kind|size|link|path, from stv's $s and $l
   printf '%%s|' "$s"; enc "$l"; printf '|'; enc "$1"; printf '\n'
 }
+st() { stv "$1"; stp "$1"; }
 blocked() {
   # the nearest existing directory above $1 when we cannot search it ($d): $1 is hidden, not missing
   d=${1%%/*}; [ -n "$d" ] || d=/
@@ -72,6 +86,14 @@ blocked() {
 absent() {
   if blocked "$2"; then printf '%%s %%s denied||||||||' "$M" "$1"; enc "$d"; printf '|'; enc "$2"; printf '\n'
   else printf '%%s %%s missing|||||||||' "$M" "$1"; enc "$2"; printf '\n'; fi
+}
+dangling() {
+  # a symbolic link to nothing: opening it fails as for a missing file (ENOENT), unless what is
+  # hidden is the target's directory; its target is sent in the link field
+  l=$(readlink "$2" 2>/dev/null)
+  case "$l" in /*) t=$l ;; *) t=${2%%/*}/$l ;; esac
+  if blocked "$t"; then printf '%%s %%s denied||||||||' "$M" "$1"; enc "$d"; printf '|'; enc "$2"; printf '\n'
+  else printf '%%s %%s missing||||||||' "$M" "$1"; enc "$l"; printf '|'; enc "$2"; printf '\n'; fi
 }
 secret() {
   case "$1" in %(secrets)s) return 0 ;; esac
@@ -90,16 +112,16 @@ send() {
 }
 file() {
   if secret "$1"; then statonly "$1"; return; fi
-  if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent FILE "$1"; return; fi
+  if [ ! -e "$1" ]; then if [ -L "$1" ]; then dangling FILE "$1"; else absent FILE "$1"; fi; return; fi
   if [ ! -f "$1" ]; then printf '%%s FILE not-a-file|' "$M"; st "$1"; return; fi
   if [ ! -r "$1" ]; then printf '%%s FILE unreadable|' "$M"; st "$1"; return; fi
-  r=$(st "$1"); z=${r#*|*|*|*|*|*|}; z=${z%%%%|*}
-  if [ -n "$z" ] && [ "$z" -gt "$CAP" ] 2>/dev/null; then printf '%%s FILE toobig|%%s\n' "$M" "$r"; return; fi
-  if keymat "$1"; then printf '%%s FILE withheld|%%s\n' "$M" "$r"; return; fi
-  printf '%%s FILE ok|%%s\n' "$M" "$r"; send "$1"; printf '\n%%s END\n' "$M"
+  stv "$1"; z=${s##*|}
+  if [ -n "$z" ] && [ "$z" -gt "$CAP" ] 2>/dev/null; then printf '%%s FILE toobig|' "$M"; stp "$1"; return; fi
+  if keymat "$1"; then printf '%%s FILE withheld|' "$M"; stp "$1"; return; fi
+  printf '%%s FILE ok|' "$M"; stp "$1"; send "$1"; printf '\n%%s END\n' "$M"
 }
 statonly() {
-  if [ ! -e "$1" ] && [ ! -L "$1" ]; then absent STAT "$1"; return; fi
+  if [ ! -e "$1" ]; then if [ -L "$1" ]; then dangling STAT "$1"; else absent STAT "$1"; fi; return; fi
   printf '%%s STAT ok|' "$M"; st "$1"
 }
 globdir() {
@@ -184,6 +206,9 @@ _NEEDS = re.compile(r"command -v ([A-Za-z0-9_.+-]+) >/dev/null 2>&1 \|\| exit 12
 def render(request: Request, marker: str, secret_paths: tuple[str, ...] = (), cap: int = DEFAULT_CAP) -> str:
     patterns = list(SECRET_PATTERNS) + [glob_quote(p) for p in secret_paths]
     lines = [_PRELUDE % {"marker": marker, "secrets": "|".join(patterns), "cap": cap, "max_matches": MAX_MATCHES}]
+    named = [p for p in (*request.files, *request.stats) if "\n" not in p and "|" not in p]
+    if named:
+        lines.append("prestat " + " ".join(shlex.quote(p) for p in dict.fromkeys(named)))
     for path in request.files:
         lines.append(f"file {shlex.quote(path)}")
     for path in request.stats:
