@@ -120,14 +120,16 @@ def _secrets(daemons: dict) -> tuple[str, ...]:
 
 def collect(execute: Execute) -> Gathered:
     snapshot = execute(FIRST_REQUEST, _secrets({}))
+    built = None  # the facts of the snapshot as it is: a round trip that adds nothing is not rebuilt
     for _ in range(MAX_ROUNDS - 1):
-        reader, _, daemons = _build(snapshot)
-        secret_paths = _secrets(daemons)
-        needs = reader.needs.without_secrets(secret_paths)
+        built = _build(snapshot)
+        secret_paths = _secrets(built[2])
+        needs = built[0].needs.without_secrets(secret_paths)
         if not needs:
             break
+        built = None  # let go before the next build: a large host's facts are large
         snapshot.merge(execute(needs, secret_paths))
-    reader, host_facts, daemons = _build(snapshot)
+    reader, host_facts, daemons = built or _build(snapshot)
     problems = list(host_facts.problems)
     too_long = _too_long_why(snapshot)
     if too_long:

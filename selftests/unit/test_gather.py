@@ -312,3 +312,21 @@ def test_a_link_to_nothing_is_missing_as_chronyd_opens_it(tree):
     assert f"{tree}/conf.d/30.conf" in snap.globs[f"{tree}/conf.d/*.conf"]
     for record in (snap.files[f"{tree}/conf.d/30.conf"], snap.stats[f"{tree}/conf.d/30.conf"]):
         assert record.state == "missing" and record.link_target == f"{tree}/gone.conf"
+
+
+def test_the_facts_are_built_once_per_round_trip(monkeypatch):
+    """Parsing a host is most of the controller's work per host: the facts of the last round's
+    snapshot are the facts, not built again."""
+    builds = []
+    real = collector._build
+    monkeypatch.setattr(collector, "_build", lambda snapshot: builds.append(1) or real(snapshot))
+    stock = recorded_host("debian12-chrony")
+    collector.collect(stock.execute)
+    assert (stock.round_trips, len(builds)) == (1, 1)
+    builds.clear()
+    anchored = recorded_host(
+        "debian12-chrony", files={"/etc/chrony/chrony.conf": {"append": "ntstrustedcerts /etc/chrony/ca.crt\n"}}
+    )
+    gathered = collector.collect(anchored.execute)
+    assert (anchored.round_trips, len(builds)) == (2, 2)
+    assert gathered.chrony.starts[0].trust_anchors[0].path == "/etc/chrony/ca.crt"
