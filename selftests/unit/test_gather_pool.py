@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from timesync_audit import scheduling
+from timesync_audit import gather_pool, scheduling
 
 pytest_plugins = ["pytester"]
 
@@ -142,3 +142,10 @@ def test_the_plan_places_every_host_once_and_evenly():
         loads = [sum(48 for u, w in placed.items() if w == i and u.startswith("docker")) for i in range(workers)]
         assert max(loads) - min(loads) <= 48  # hosts are the unit: at most one host apart
         assert placed == scheduling.plan(nodeids, workers)  # the same on every worker
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [(1, 8), (2, 16), (3, 24), (4, 32), (64, 32)])
+def test_the_default_concurrency_follows_the_cpus_this_process_may_use(monkeypatch, cpus, expected):
+    """A gather costs the controller CPU too: 8 in flight per CPU, at most 32."""
+    monkeypatch.setattr(gather_pool.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert gather_pool.default_concurrency() == expected
