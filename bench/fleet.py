@@ -53,7 +53,7 @@ IMAGE = "tsa-lab-chrony-hardened:latest"
 PREFIX = "tsa-bench-"
 LAB_HOST = "chrony-hardened"  # the one host of the lab instance the SSH targets join
 PEER_RULES = 16  # tests in bench/peer_suite/test_chrony_peer.py; pytest alone runs as many per host
-CONCURRENCY = 32  # the suite's default --gather-concurrency, used by the concurrent floor
+CONCURRENCY = 32  # execs at once in the concurrent floor
 MB = 1_000_000
 PARTS = ("suite", "floor", "peer", "empty", "ssh", "simulated", "startup")
 REAL = {"docker": shutil.which("docker") or "/usr/bin/docker", "ssh": shutil.which("ssh") or "/usr/bin/ssh"}
@@ -529,7 +529,7 @@ class Bench:
 
     def floor(self, argvs: list[list[str]], concurrent_: bool) -> Run:
         """One trivial remote command per host through the same wrappers: sequential, or
-        CONCURRENCY at a time as the suite gathers."""
+        CONCURRENCY at a time, as the suite gathers several hosts at once."""
         self.log.write_text("")
 
         def one(argv: list[str]) -> int:
@@ -927,8 +927,8 @@ is run as a user runs it, in a subprocess, with every report written to a tempor
 - **suite**: `python -m pytest --hosts=docker://a,docker://b,... -p no:cacheprovider -q` and the
   reports, serial and with `-n 2` (48 rules per host);
 - **floor**: one trivial remote command per host over the same transport (`docker exec <c> true`,
-  `ssh <host> true` without a shared master), one after the other and {CONCURRENCY} at a time
-  (the suite's default `--gather-concurrency`): the least any tool pays;
+  `ssh <host> true` without a shared master), one after the other and {CONCURRENCY} at a time: the least
+  any tool pays;
 - **peer**: `bench/peer_suite/`, the chrony rules written the usual testinfra way, one remote
   command per check ({PEER_RULES} tests per host: the 14 of `tests/chrony/rules` plus
   `service_chronyd_enabled` and `chrony_synchronized`), with junit.xml and report.html, serial
@@ -955,7 +955,10 @@ Columns: "remote cmds / host" counts `docker exec` and `ssh` calls through wrapp
 PATH (each adds a bash start, ~2 ms, to every measurement alike); "controller MB" is the pytest
 process's own high-water mark (VmHWM, read every 20 ms), "worker MB" the largest xdist worker's;
 "reports MB" all reports together. The machine is shared with other work (another benchmark
-runs docker execs on it): runs are interleaved and the tables show medians.
+runs docker execs on it): runs are interleaved and the tables show medians. Every run finds the
+suite's modules compiled, as a user's second run does: the benchmark keeps Python's bytecode
+cache in its temporary directory (`PYTHONPYCACHEPREFIX`; the shell here sets
+`PYTHONDONTWRITEBYTECODE`, which the benchmark unsets), filled by one collection first.
 
 **Targets:** 20 docker hosts, the suite at least 10x faster than the peer; 100 docker hosts under
 20 s; 100 SSH hosts with 50 ms added latency under 15 s; 1,000 simulated hosts under 60 s and
