@@ -15,6 +15,7 @@ import dataclasses
 import posixpath
 
 from ..gather.snapshot import Reader, Request
+from ..parsers.lines import lines
 from ..parsers.numbers import decimal as _decimal
 from ..services import SERVICES
 
@@ -46,7 +47,7 @@ class Account:
 def parse_accounts(text: str) -> dict[str, Account]:
     """`getent passwd` lines, each followed by a tab and `id -G`."""
     found: dict[str, Account] = {}
-    for line in text.splitlines():
+    for line in lines(text):
         entry, _, groups = line.partition("\t")
         fields = entry.split(":")
         uid, gid = (_decimal(fields[2]), _decimal(fields[3])) if len(fields) >= 4 else (None, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..gather.snapshot import Reader, Request
+from ..parsers.lines import lines
 from ..parsers.numbers import decimal as _decimal
 from ..platforms import OsRelease, parse_os_release
 from ..services import COMMS, INIT_SCRIPTS, PACKAGES, UNITS
@@ -195,7 +196,7 @@ class HostFacts:
 
 def parse_packages(text: str) -> dict[str, Package]:
     result: dict[str, Package] = {}
-    for line in text.splitlines():
+    for line in lines(text):
         fields = line.split("\t")
         if len(fields) != 4 or fields[0] not in ("dpkg", "rpm"):
             continue
@@ -208,14 +209,14 @@ def parse_packages(text: str) -> dict[str, Package]:
 
 def parse_managers(text: str, packages: dict[str, Package]) -> tuple[str, ...]:
     """Package databases the host has; from the command's marker lines, else from the package lines."""
-    found = [line.split("\t", 1)[1].strip() for line in text.splitlines() if line.startswith("manager\t")]
+    found = [line.split("\t", 1)[1].strip() for line in lines(text) if line.startswith("manager\t")]
     found += [p.manager for p in packages.values()]
     return tuple(m for m in ("dpkg", "rpm") if m in found)
 
 
 def parse_processes(text: str) -> list[Process]:
     result = []
-    for line in text.split("\n"):  # not splitlines(): \x1d and \x1e end a line there
+    for line in lines(text):
         fields = line.split("\t")
         pid = _decimal(fields[0]) if len(fields) in (5, 6) else None
         if pid is None:
@@ -235,7 +236,7 @@ def parse_units(text: str) -> dict[str, UnitState] | None:
     result: dict[str, UnitState] = {}
     for block in text.strip().split("\n\n"):
         values = dict(
-            line.split("=", 1) for line in block.splitlines() if "=" in line and not line.startswith("is-enabled\t")
+            line.split("=", 1) for line in lines(block) if "=" in line and not line.startswith("is-enabled\t")
         )
         if "Id" in values:
             names = tuple(values.get("Names", "").split()) or (values["Id"],)
@@ -257,7 +258,7 @@ def parse_units(text: str) -> dict[str, UnitState] | None:
 
 def parse_is_enabled(text: str) -> dict[str, str]:
     result = {}
-    for line in text.splitlines():
+    for line in lines(text):
         fields = line.split("\t")
         if len(fields) >= 2 and fields[0] == "is-enabled":
             result[fields[1]] = fields[2].strip() if len(fields) > 2 else ""
@@ -265,7 +266,7 @@ def parse_is_enabled(text: str) -> dict[str, str]:
 
 
 def parse_init_entries(text: str) -> tuple[str, ...]:
-    return tuple(line.split("\t", 1)[1] for line in text.splitlines() if line.startswith("init\t"))
+    return tuple(line.split("\t", 1)[1] for line in lines(text) if line.startswith("init\t"))
 
 
 def build(reader: Reader) -> HostFacts:

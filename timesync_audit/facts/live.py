@@ -18,6 +18,7 @@ from collections.abc import Callable
 from ..gather.snapshot import Reader, Request
 from ..outcomes import CouldNotCheck
 from ..parsers import chronyc, ntpq, timedatectl
+from ..parsers.lines import lines
 from ..services import BY_NAME
 from .host import HostFacts
 
@@ -161,8 +162,8 @@ _TIMESYNCD = _Daemon(
 
 
 def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else "(no output)"
+    said = [line.strip() for line in lines(text) if line.strip()]
+    return said[0] if said else "(no output)"
 
 
 def _answer(reader: Reader, host: HostFacts, name: str, parse: Callable, daemon: _Daemon):

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .lines import lines
+
 NEVER = 4294967295
 #: chronyd's reference ID when it serves its own clock (`local` directive): "127.127.1.1", LOCL
 LOCAL_REF_ID = "7F7F0101"
@@ -44,7 +46,7 @@ class ParseError(ValueError):
 
 def reply_error(text: str) -> str | None:
     """chronyc's error reply (e.g. "506 Cannot talk to daemon") found in the output, or None."""
-    for line in text.splitlines():
+    for line in lines(text):
         found = _REPLY.match(line.strip())
         if found:
             return found.group(0)
@@ -53,7 +55,7 @@ def reply_error(text: str) -> str | None:
 
 def _rows(text: str, count: int, what: str) -> list[list[str]]:
     rows = []
-    for line in text.splitlines():
+    for line in lines(text):
         if not line.strip():
             continue
         fields = line.strip().split(",")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .lines import lines as output_lines
 from .numbers import decimal as _decimal
 
 TALLY = {
@@ -45,7 +46,7 @@ def _rows(text: str, header_word: str) -> list[str]:
     has no association; ParseError (ntpq's first line: its complaint) for output without a table."""
     if _NONE.search(text):
         return []
-    lines = text.splitlines()
+    lines = output_lines(text)
     for i, line in enumerate(lines):
         if header_word in line.split() and i + 1 < len(lines) and lines[i + 1].startswith("==="):
             return [line for line in lines[i + 2 :] if line.strip()]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .lines import lines
+
 _PROPERTY = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)=(.*)$")
 
 
@@ -24,13 +26,13 @@ class ParseError(ValueError):
 
 def parse_properties(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in lines(text):
         found = _PROPERTY.match(line.rstrip("\r"))
         if found:
             values[found.group(1)] = found.group(2)
     if not values:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        raise ParseError(lines[0] if lines else "(no output)")
+        said = [line.strip() for line in lines(text) if line.strip()]
+        raise ParseError(said[0] if said else "(no output)")
     return values
 
 
