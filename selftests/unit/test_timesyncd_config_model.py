@@ -142,7 +142,9 @@ class Tree:
         if not self.lexists(path):
             return FileRecord(path, "missing")
         stat, link = self.stat(path), self.link(path)
-        if stat is None or stat.kind != "regular file":
+        if stat is None:  # a symbolic link to nothing: missing, with its target
+            return FileRecord(path, "missing", None, None, link)
+        if stat.kind != "regular file":
             return FileRecord(path, "not-a-file", stat, None, link)
         real, _ = self.walk(path)
         return FileRecord(path, "ok", stat, self.nodes[real][1].decode("utf-8", "surrogateescape"), link)
@@ -150,6 +152,8 @@ class Tree:
     def stat_record(self, path: str) -> FileRecord:
         if not self.lexists(path):
             return FileRecord(path, "missing")
+        if self.stat(path) is None:
+            return FileRecord(path, "missing", None, None, self.link(path))
         return FileRecord(path, "ok", self.stat(path), None, self.link(path))
 
     def glob(self, pattern: str) -> tuple[str, ...]:

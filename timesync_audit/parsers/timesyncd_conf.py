@@ -546,7 +546,8 @@ def _resolve(reader: Reader, path: str) -> tuple[str, bool]:
 
 
 def _is_dangling(record: FileRecord) -> bool:
-    return record.state == "not-a-file" and record.stat is None and record.link_target is not None
+    """A symbolic link to nothing: missing, as open() finds it, with the link's target named."""
+    return record.state == "missing" and record.link_target is not None
 
 
 class _Parser:
@@ -578,10 +579,10 @@ class _Parser:
         if not reason and record.state == "denied":  # the audit cannot tell what timesyncd finds there
             self.config.unreadable.append(path)
             return True
-        if not reason and not record.exists:
-            return False
         if _is_dangling(record) and not reason:
             self.config.ignored.append(f"{path} (a dangling symlink to {record.link_target}: nothing read)")
+            return False
+        if not reason and not record.exists:
             return False
         if reason:
             self.config.skipped.append((path, reason))
