@@ -778,22 +778,14 @@ def main() -> int:
                 rows[(group, what)] = Row(group, len(ssh_hosts), what, [])
                 ssh_plan.append(((group, what), make))
         for run in range(args.runs):  # interleaved: run n of every measurement, then run n + 1
-            for key, make in plan:
+            for (key, make), workers in [(m, True) for m in plan] + [(m, False) for m in ssh_plan]:
                 result = make()
                 rows[key].runs.append(result)
+                wk = f"wk {fmt(result.workers_mb, '.0f'):>4} MB  " if workers else ""
                 print(
                     f"run {run + 1}/{args.runs} {key[0]:>16} | {key[1]:44} {result.wall:7.2f} s  "
                     f"cmds {result.commands:5}  ctl {fmt(result.controller_mb, '.0f'):>4} MB  "
-                    f"wk {fmt(result.workers_mb, '.0f'):>4} MB  exit {result.rc}  {result.counts}",
-                    flush=True,
-                )
-            for key, make in ssh_plan:
-                result = make()
-                rows[key].runs.append(result)
-                print(
-                    f"run {run + 1}/{args.runs} {key[0]:>16} | {key[1]:44} {result.wall:7.2f} s  "
-                    f"cmds {result.commands:5}  ctl {fmt(result.controller_mb, '.0f'):>4} MB  "
-                    f"exit {result.rc}  {result.counts}",
+                    f"{wk}exit {result.rc}  {result.counts}",
                     flush=True,
                 )
             if "startup" in parts:

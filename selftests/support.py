@@ -131,7 +131,12 @@ def recorded_host(layout: str, files: dict | None = None, commands: dict | None 
             if "append" in spec:
                 content = (base_files[path].content or "") + spec["append"]
             base_files[path] = RecordedFile(
-                content, _stat(spec), spec.get("link"), spec.get("readable", True), spec.get("searchable", True)
+                content,
+                _stat(spec),
+                spec.get("link"),
+                spec.get("readable", True),
+                spec.get("searchable", True),
+                spec.get("dangling", False),
             )
     for name, out in (commands or {}).items():
         base_commands[name] = CommandOutput(name, 0, out)

@@ -4,7 +4,7 @@ import os
 import subprocess
 
 import pytest
-from support import recorded_host
+from support import recorded_host, run_rule
 
 from timesync_audit import collector
 from timesync_audit.gather import script
@@ -330,3 +330,16 @@ def test_the_facts_are_built_once_per_round_trip(monkeypatch):
     gathered = collector.collect(anchored.execute)
     assert (anchored.round_trips, len(builds)) == (2, 2)
     assert gathered.chrony.starts[0].trust_anchors[0].path == "/etc/chrony/ca.crt"
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["chronyd_run_as_chrony_user", "chronyd_specify_remote_server", "chronyd_sync_clock"]
+)
+def test_a_dangling_confdir_entry_fails_rules_that_pass_without_it(rule_id):
+    """chronyd stops at a conf.d link to nothing: every configuration rule that passes on the
+    stock host fails with chronyd's own words, none is could-not-check."""
+    assert run_rule(rule_id, recorded_host("debian12-chrony")).status == "passed"
+    dangling = {"/etc/chrony/conf.d/30.conf": {"link": "/etc/chrony/gone.conf", "dangling": True}}
+    outcome = run_rule(rule_id, recorded_host("debian12-chrony", files=dangling))
+    assert outcome.status == "failed"
+    assert "Could not open /etc/chrony/conf.d/30.conf : No such file or directory" in outcome.message

@@ -22,6 +22,7 @@ class RecordedFile:
     link_target: str | None = None
     readable: bool = True  # the auditing user can read it (files), can list it (directories)
     searchable: bool = True  # directories: the auditing user can search it (reach what is inside)
+    dangling: bool = False  # a symbolic link to nothing (link_target): listed, and missing when opened
 
 
 #: accounts every host has, answered to `account:NAME` lookups besides the layout's own
@@ -83,6 +84,8 @@ class RecordedHost:
         if blocked:
             return FileRecord(path, "denied", blocked_by=blocked)
         f = self.files.get(path)
+        if f is not None and f.dangling:  # as the script's dangling(): missing, with the link's target
+            return FileRecord(path, "missing", None, None, f.link_target)
         if f is None or f.stat.kind == "directory":
             if self._is_dir(path):
                 stat = f.stat if f is not None else _DIRECTORY
