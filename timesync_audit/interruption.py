@@ -5,6 +5,12 @@ process before that, so during the session it is turned into that path. The repo
 every result already known, say that the run was interrupted, after how many of its hosts, and
 which hosts it did not finish. A test cut off mid-way has no result: it is left out of JUnit
 (junitxml would write it as a bare, passing testcase) as pytest-html leaves it out.
+
+A test whose result came (its call report, or a setup that failed or skipped) and whose
+teardown report did not (under xdist it may still be on its way from the worker) is known:
+the terminal has printed it and results.json holds it. Its end is reported on the interrupt
+path as a passing teardown with no output, so that JUnit, pytest-html (which writes a row at
+teardown only) and the count of finished hosts hold it too.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class Interruption:
         #: what signal.signal() returned: a handler, SIG_DFL/SIG_IGN, or None (not set from Python)
         self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
         self._installed = False
+        #: (test id, xdist worker) -> the last report of a test whose teardown report has not come
+        self._open: dict[tuple[str, object], pytest.TestReport] = {}
 
     # -- SIGTERM: pytest's interrupt path, on the controller's main thread, during the session --
 
@@ -60,6 +68,21 @@ class Interruption:
 
     # -- what the reports say ----------------------------------------------------------------------
 
+    # -- tests whose result is known, and whose end has not been reported -------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        key = (report.nodeid, getattr(report, "node", None))
+        if report.when == "teardown":
+            self._open.pop(key, None)
+        else:
+            self._open[key] = report
+
+    def _end_known_tests(self, config: pytest.Config) -> None:
+        open_tests, self._open = self._open, {}
+        for report in open_tests.values():
+            if report.when == "call" or not report.passed:
+                config.hook.pytest_runtest_logreport(report=_teardown_of(report))
+
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self._stopping = True
         if self.cause is None:
@@ -71,8 +94,9 @@ class Interruption:
         if exitstatus != pytest.ExitCode.INTERRUPTED:
             return
         self.interrupted = True
-        hosts, unfinished = self.progress.hosts(), self.progress.unfinished()
         config = session.config
+        self._end_known_tests(config)
+        hosts, unfinished = self.progress.hosts(), self.progress.unfinished()
         junit_property(config, "interrupted", "true")
         junit_property(config, "interrupted_by", self.cause or "unknown")
         junit_property(config, "hosts_finished", len(hosts) - len(unfinished))
@@ -99,6 +123,21 @@ class Interruption:
     def html_lines(self) -> list[str]:
         text = self.text()
         return [f"Run {text}."] if text else []
+
+
+def _teardown_of(report: pytest.TestReport) -> pytest.TestReport:
+    """The end of a test whose teardown report never came: passed, no output, nothing added."""
+    extra = {"node": report.node} if hasattr(report, "node") else {}  # junitxml keys xdist reports by it
+    return pytest.TestReport(
+        report.nodeid,
+        report.location,
+        report.keywords,
+        "passed",
+        None,
+        "teardown",
+        user_properties=list(report.user_properties),
+        **extra,
+    )
 
 
 def configure(config: pytest.Config) -> Interruption:

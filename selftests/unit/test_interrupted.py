@@ -231,3 +231,42 @@ def test_a_collection_error_interrupts_before_any_host(suite):
     )
     glob, _ = suite.junit()
     assert (glob["interrupted"], glob["hosts_finished"], glob["hosts_total"]) == ("true", "0", "2")
+
+
+_INTERRUPT_AFTER_A_RESULT = """
+import pytest
+
+
+@pytest.hookimpl(trylast=True)  # every other plugin has the result
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.nodeid.endswith("test_chrony_set_nts[docker://beta]"):
+        raise KeyboardInterrupt  # as a signal between a test's result and its teardown report
+"""
+
+
+def test_a_result_whose_teardown_never_reported_is_kept(suite):
+    """Under xdist a test's teardown report comes after its result, and a signal can fall between
+    the two: the terminal printed the result, so every report holds it, and its host's other
+    test, never started, is the one left out."""
+    suite.make(OUTCOMES | {"chronyd_client_only": {}})
+    suite.pytester.makeconftest(_INTERRUPT_AFTER_A_RESULT)
+    result = suite.run("-v", "-p", "no:randomly", hosts=HOSTS)
+    assert result.ret == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["interrupted after 1 of 4 hosts (SIGINT); not finished: docker://beta, docker://delta, docker://gamma"]
+    )
+    glob, cases = suite.junit()
+    assert glob["hosts_finished"] == "1"
+    assert {key: outcome for key, (outcome, _, _) in cases.items()} == {
+        ("chrony_set_nts", "alpha"): "failure",
+        ("chronyd_client_only", "alpha"): "passed",
+        ("chrony_set_nts", "beta"): "passed",
+    }
+    page = suite.html()
+    assert "test_chrony_set_nts[docker://beta]" in page
+    assert "test_chronyd_client_only[docker://beta]" not in page
+    document = json.loads((suite.path / "reports" / "results.json").read_text())
+    assert {h["name"]: sorted(h["results"]) for h in document["hosts"] if h["results"]} == {
+        "alpha": ["chrony_set_nts", "chronyd_client_only"],
+        "beta": ["chrony_set_nts"],
+    }
