@@ -21,8 +21,10 @@ from . import (
     gather_pool,
     heap,
     hostspec,
+    html_stream,
     identity,
     inventory,
+    junit_spool,
     limits,
     live_verdicts,
     outcome_chain,
@@ -115,7 +117,15 @@ def pytest_configure(config: pytest.Config) -> None:
     report.configure(config)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # junitxml and pytest-html made their writers in their pytest_configure, after ours
+    junit_spool.install(session.config)
+    html_stream.install(session.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    junit_spool.uninstall(config)
     inventory.unconfigure(config)
     heap.unconfigure(config)
 

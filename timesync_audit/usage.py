@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from . import junit, profiles
+from . import html_stream, junit, profiles
 
 SELFTESTS = pathlib.Path(__file__).resolve().parents[1] / "selftests"
 _MARK_WORD = re.compile(r"[\w:+\-.\[\]\\/]+")
@@ -81,11 +81,10 @@ class KeepReports:
         junit_file = junit.write_nothing(config)
         if junit_file is not None:
             kept.append(junit_file)
-        for plugin in list(config.pluginmanager.get_plugins()):
-            if type(plugin).__module__.startswith("pytest_html") and hasattr(plugin, "_report_path"):
-                plugin._generate_report = lambda *args, **kwargs: None
-                config.pluginmanager.unregister(plugin)
-                kept.append(str(plugin._report_path))
+        for page in html_stream.pages(config):
+            page._generate_report = lambda *args, **kwargs: None
+            config.pluginmanager.unregister(page)
+            kept.append(str(page._report_path))
         self.kept = kept
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:

@@ -20,7 +20,7 @@ PACKAGE = LIBRARY.name
 #: lowest first: a module imports from its own layer and those below it. A name ending in "."
 #: is every module of that package (besides those named on their own).
 LAYERS = (
-    ("shared", ("", "display", "outcomes", "services", "platforms", "policy", "identity")),
+    ("shared", ("", "display", "outcomes", "services", "platforms", "policy", "identity", "json_parts")),
     ("transport", ("gather.transport", "gather.hostkeys")),
     ("gather", ("gather.",)),
     ("parsers", ("parsers.",)),
@@ -38,6 +38,8 @@ LAYERS = (
             "limits",
             "profiles",
             "junit",
+            "junit_spool",
+            "html_stream",
             "categories",
             "report_properties",
             "findings",

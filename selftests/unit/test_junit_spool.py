@@ -1,0 +1,126 @@
+"""The spooling JUnit writer writes pytest's own document: the same runs, written by junitxml
+and by junit_spool, give the same file but for the times."""
+
+import re
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+TESTS = """
+import sys
+import pytest
+
+
+@pytest.fixture
+def broken_setup():
+    raise RuntimeError("setup breaks")
+
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("teardown breaks")
+
+
+def test_passes(record_property):
+    record_property("host", "docker://a")
+    print("out \\x1b\\x00 caf\\xe9 \\u2028")
+
+
+def test_fails(record_xml_attribute):
+    record_xml_attribute("rule", "r1")
+    sys.stderr.write("err <&>\\n")
+    assert 1 == 2, "a finding: port is 123 \\"quoted\\""
+
+
+def test_skips():
+    pytest.skip("does not apply")
+
+
+@pytest.mark.xfail(reason="known")
+def test_xfails():
+    assert False
+
+
+@pytest.mark.xfail(reason="fixed")
+def test_xpasses():
+    pass
+
+
+def test_setup_error(broken_setup):
+    pass
+
+
+def test_teardown_error(broken_teardown):
+    assert False
+
+
+@pytest.mark.parametrize("host", ["ssh://root@[::1]:22", "docker://b"])
+def test_param(host):
+    pass
+"""
+
+SPOOLING = """
+import pytest
+from _pytest.junitxml import xml_key
+
+from timesync_audit import junit_spool
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    junit_spool.install(session.config)
+    if not hasattr(session.config, "workerinput"):  # the controller writes the file
+        assert isinstance(session.config.stash[xml_key], junit_spool.SpoolingLogXML)
+"""
+
+
+def _times_out(text: str) -> str:
+    """What differs between two runs of the same tests: times, and addresses in reprs."""
+    return re.sub(r"0x[0-9a-f]+", "0x", re.sub(r' (time|timestamp)="[^"]*"', "", text))
+
+
+def _junit(pytester, spooling: bool, name: str, *args: str) -> str:
+    if spooling:
+        pytester.makeconftest(SPOOLING)
+    else:
+        (pytester.path / "conftest.py").unlink(missing_ok=True)
+    path = pytester.path / f"{name}.xml"
+    pytester.runpytest_subprocess("-p", "no:timesync_audit", "-p", "no:cacheprovider", f"--junitxml={path}", *args)
+    return _times_out(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        (),
+        ("-o", "junit_logging=all", "-o", "junit_log_passing_tests=true"),
+        ("-o", "junit_family=xunit2", "-o", "junit_logging=system-err", "-o", "junit_duration_report=call"),
+        ("-o", "junit_suite_name=named", "--continue-on-collection-errors"),
+    ],
+    ids=["default", "all-output", "xunit2", "collection-error"],
+)
+def test_the_document_is_junitxml_s(pytester, options):
+    pytester.makepyfile(test_sample=TESTS)
+    if "--continue-on-collection-errors" in options:
+        pytester.makepyfile(test_broken="def test_x(:\n")
+    own = _junit(pytester, False, "own", *options)
+    spooled = _junit(pytester, True, "spooled", *options)
+    assert spooled == own
+    assert own.count("<testcase ") >= 9
+
+
+def test_under_xdist_the_same_testcases(pytester):
+    """Workers finish in any order; the testcases are the same, each whole."""
+    pytester.makepyfile(test_sample=TESTS)
+    cases = re.compile(r"<testcase .*?(?:</testcase>|/>)(?=<testcase|</testsuite>)", re.S)
+    own = _junit(pytester, False, "own", "-n", "2", "-o", "junit_logging=all")
+    spooled = _junit(pytester, True, "spooled", "-n", "2", "-o", "junit_logging=all")
+    assert sorted(cases.findall(spooled)) == sorted(cases.findall(own))
+    assert len(cases.findall(own)) == own.count("<testcase ") >= 9
+
+
+def test_an_empty_run_is_junitxml_s(pytester):
+    pytester.makepyfile(test_sample="")
+    assert _junit(pytester, True, "spooled") == _junit(pytester, False, "own")
