@@ -18,7 +18,7 @@ import functools
 import os
 import pathlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -72,7 +72,7 @@ class Family:
         return self.name if len(self.name) <= fits else self.name[: max(1, fits - 1)] + "\u2026"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)  # one per host and rule
 class Cell:
     letter: str
     css: str
@@ -527,12 +527,17 @@ def matrix_fragment(document: Mapping[str, Any]) -> str:
 
 def fleet_page(document: Mapping[str, Any]) -> str:
     """fleet.html: the run, what changed since the baseline, the matrix, each host's detail."""
+    return "".join(fleet_page_parts(document))
+
+
+def fleet_page_parts(document: Mapping[str, Any]) -> Iterator[str]:
+    """fleet.html as it is made: each host's detail made as the page reaches it, and let go."""
     context = _matrix_context(document, "page")
     cols = context["m"].columns
     since = context["m"].since
-    context["hosts"] = [host_detail(document, h, cols, since) for h in range(len(document["hosts"]))]
+    context["hosts"] = (host_detail(document, h, cols, since) for h in range(len(document["hosts"])))
     context["rules"] = [(col, document["rules"].get(col.id, {})) for col in cols]
-    return _env().get_template("fleet.html.j2").render(context)
+    return _env().get_template("fleet.html.j2").generate(context)
 
 
 def write_fleet_page(document: Mapping[str, Any], path: str | os.PathLike) -> None:
@@ -540,5 +545,6 @@ def write_fleet_page(document: Mapping[str, Any], path: str | os.PathLike) -> No
     target = pathlib.Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(fleet_page(document), encoding="utf-8")
+    with partial.open("w", encoding="utf-8") as out:
+        out.writelines(fleet_page_parts(document))
     os.replace(partial, target)
