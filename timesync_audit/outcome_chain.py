@@ -14,6 +14,7 @@ sends it with the report).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,28 +29,35 @@ from .outcomes import CouldNotCheck
 from .report import details_html
 from .stash_keys import GATHERED
 
-_KEYWORDS = pytest.StashKey[Mapping[str, Any]]()
+#: test id -> the keywords and properties of its latest report, while it runs
+_EARLIER = pytest.StashKey[dict[str, tuple[Mapping[str, Any], list[tuple[str, object]]]]]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest's own wrappers (xfail) and pytest-html's
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    _share_keywords(item, report)
     set_category(report, classify(report, call))
     applied = waivers.apply(item, report, call)
     _junit_properties(item, report, applied)
     _html_extras(report, applied)
+    _share_with_earlier_reports(item, report)
     return report
 
 
-def _share_keywords(item: pytest.Item, report: pytest.TestReport) -> None:
-    """A test's three reports name the same keywords: one dict for the three, as pytest-html and
-    the terminal keep every report until the end (a third of what a fleet's run holds per test)."""
-    kept = item.stash.get(_KEYWORDS, None)
-    if kept is not None and kept == report.keywords:
-        report.keywords = kept
-    else:
-        item.stash[_KEYWORDS] = report.keywords
+def _share_with_earlier_reports(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A test's three reports mostly name the same keywords and properties: one dict and one
+    list for the equal ones, as pytest-html and the terminal keep every report until the end
+    (a third of what a fleet's run holds per test). Nothing changes either after this. What
+    the earlier report had is kept only while the test runs, not on the item to the end."""
+    running = item.config.stash.setdefault(_EARLIER, {})
+    earlier = running.pop(item.nodeid, None) if report.when == "teardown" else running.get(item.nodeid)
+    if earlier is not None:
+        if earlier[0] == report.keywords:
+            report.keywords = earlier[0]
+        if earlier[1] == report.user_properties:
+            report.user_properties = earlier[1]
+    if report.when != "teardown":
+        running[item.nodeid] = (report.keywords, report.user_properties)
 
 
 def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: waivers.Applied | None) -> None:
@@ -81,6 +89,14 @@ def _gather_properties(gathered: Gathered) -> list[tuple[str, str]]:
     return made
 
 
+@functools.cache
+def _html_extra(table: str) -> dict[str, Any]:
+    """One extra per table, shared by every row showing it (pytest-html changes no html extra)."""
+    from pytest_html import extras
+
+    return extras.html(table)
+
+
 def _html_extras(report: pytest.TestReport, applied: waivers.Applied | None) -> None:
     """Under the row of a rule that is not compliant: the rule's details (with its result, or why
     it did not run), then the waiver that applied."""
@@ -96,8 +112,7 @@ def _html_extras(report: pytest.TestReport, applied: waivers.Applied | None) -> 
     if not tables:
         return
     try:
-        from pytest_html import extras  # optional: the HTML report's plugin
-    except ImportError:
+        more = [_html_extra(table) for table in tables]
+    except ImportError:  # pytest-html, the HTML report's plugin, is optional
         return
-    more = [extras.html(table) for table in tables]
     report.extras = list(getattr(report, "extras", [])) + more  # type: ignore[attr-defined, unused-ignore]  # pytest-html's

@@ -9,6 +9,7 @@ decided in one place (outcome_chain.py).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 
@@ -135,10 +136,16 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     collection_modifyitems)."""
     hid = host_id(item)
     if hid is not None:  # under xdist a host's tests stay on one worker (scheduling.py)
-        item.user_properties.append(("host", hid))
+        item.user_properties.append(_host_property(hid))
     meta = meta_of(item)
     if meta is not None:
         item.user_properties.extend(meta.properties())
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_property(hid: str) -> tuple[str, str]:
+    """One pair for all of a host's tests."""
+    return ("host", hid)
 
 
 def policy_of(config: pytest.Config, host_id: str | None):

@@ -73,16 +73,20 @@ class RuleMeta:
     by_product: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)  # product -> scheme -> id
     source: str = ""  # the data file, relative to tests/
 
-    def properties(self) -> list[tuple[str, str]]:
-        """Name/value pairs for JUnit <properties> and the HTML report."""
-        props = [
+    @functools.cached_property
+    def _properties(self) -> tuple[tuple[str, str], ...]:
+        return (
             ("rule_id", self.rule_id),
             ("title", self.title),
             ("severity", self.severity),
             ("service", self.service),
-        ]
-        props += [(k.lower(), v) for k, v in self.identifiers.items()]
-        return props
+            *((k.lower(), v) for k, v in self.identifiers.items()),
+        )
+
+    def properties(self) -> tuple[tuple[str, str], ...]:
+        """Name/value pairs for JUnit <properties> and the HTML report: the same pairs for every
+        test of the rule (a fleet's run holds one test per host)."""
+        return self._properties
 
     def identifier_text(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.identifiers.items()) or "-"
