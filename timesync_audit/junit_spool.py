@@ -32,14 +32,14 @@ class SpoolingLogXML(LogXML):
     """
 
     _spool: IO[bytes] | None = None
+    _spooled = 0  # bytes written to the spool
     _places: dict[tuple[str, object], int]  # (test id, xdist worker) -> its place in that list
 
     def node_reporter(self, report):  # junitxml's signature
         count = len(self.node_reporters_ordered)
         reporter = super().node_reporter(report)
-        if len(self.node_reporters_ordered) > count:  # a new testcase
-            key = next(k for k, r in reversed(self.node_reporters.items()) if r is reporter)
-            self.__dict__.setdefault("_places", {})[key] = count
+        if len(self.node_reporters_ordered) > count:  # a new testcase, the last one junitxml keyed
+            self.__dict__.setdefault("_places", {})[next(reversed(self.node_reporters))] = count
         return reporter
 
     def finalize(self, report: pytest.TestReport) -> None:
@@ -52,12 +52,13 @@ class SpoolingLogXML(LogXML):
         spool = self._spool
         if spool is None:
             spool = self._spool = tempfile.TemporaryFile()  # noqa: SIM115  # closed at the session's end
+            self._spooled = 0
         text = ET.tostring(reporter.to_xml(), encoding="unicode").encode("utf-8")
         if len(text) >= 1 << _SIZE_BITS:
             return  # kept as junitxml keeps it
-        start = spool.seek(0, os.SEEK_END)
-        spool.write(text)
-        self.node_reporters_ordered[place] = start << _SIZE_BITS | len(text)  # type: ignore[call-overload]
+        spool.write(text)  # at the end: only the document's writing reads the spool
+        self.node_reporters_ordered[place] = self._spooled << _SIZE_BITS | len(text)  # type: ignore[call-overload]
+        self._spooled += len(text)
 
     def _read(self, spooled: int) -> bytes:
         assert self._spool is not None
