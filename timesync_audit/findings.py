@@ -50,9 +50,9 @@ def _report(
     assert when in ("setup", "call", "teardown"), "a test's phase"
     sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
     return pytest.TestReport(
-        item.nodeid,
+        getattr(item, "id", item.nodeid),  # pytest 9's parsed id, as its own reports share it
         item.location,
-        {x: 1 for x in item.keywords},
+        dict.fromkeys(item.keywords, 1),
         outcome,
         longrepr,
         when,  # type: ignore[arg-type]  # checked above

@@ -61,13 +61,19 @@ def _share_with_earlier_reports(item: pytest.Item, report: pytest.TestReport) ->
 
 
 def _junit_properties(item: pytest.Item, report: pytest.TestReport, applied: waivers.Applied | None) -> None:
-    """On the item too: JUnit writes the properties of the teardown report, which is made from it."""
+    """On the item too: JUnit writes the properties of the teardown report, which is made from it.
+    The report that first finds the gather done (the setup's) gets them as well, so that a test's
+    three reports can share one list of them."""
     gathered = item.config.stash[GATHERED].get(host_id(item) or "")
+    added: list[tuple[str, str]] = []
     if isinstance(gathered, Gathered) and not any(k == "gather_id" for k, _ in item.user_properties):
-        item.user_properties += _gather_properties(gathered)
+        added = _gather_properties(gathered)
     elif isinstance(gathered, CouldNotCheck) and not any(k == "gather_seconds" for k, _ in item.user_properties):
         # a gather runs beside the tests (gather_pool.py): its time is its own, not a test's
-        item.user_properties.append(("gather_seconds", f"{getattr(gathered, 'seconds', 0.0):.3f}"))
+        added = [("gather_seconds", f"{getattr(gathered, 'seconds', 0.0):.3f}")]
+    if added:
+        item.user_properties += added
+        report.user_properties = [*report.user_properties, *added]
     if applied is not None:
         report.user_properties = [*report.user_properties, *applied.properties]
         item.user_properties.extend(applied.properties)
