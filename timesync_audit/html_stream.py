@@ -16,7 +16,6 @@ import re
 import sys
 from typing import Any
 
-import markupsafe
 import pytest
 
 from .json_parts import dumps_in_parts
@@ -74,6 +73,8 @@ class StreamingReport:
             self._report = whole
 
     def _write_report(self, rendered_report: str) -> None:
+        import markupsafe  # Jinja's, loaded with it: not at start-up
+
         head, mark, tail = rendered_report.partition(str(markupsafe.escape(json.dumps(_MARK))))
         data = getattr(self._report, "whole", self._report).data
         if not mark:
