@@ -5,7 +5,8 @@ document as one string: about 5 KB a test, 270 MB of a 1,000-host run's controll
 own code still makes each testcase (families, properties, captured output, xdist's report
 order) and the document around them; a finished testcase is serialized once, to a spool file
 that is deleted as it is made, and copied into the document in junitxml's order. The file is
-byte for byte junitxml's.
+byte for byte junitxml's. Where no temporary file can be made or written, the testcases stay in
+memory, as junitxml keeps them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class SpoolingLogXML(LogXML):
 
     _spool: IO[bytes] | None = None
     _spooled = 0  # bytes written to the spool
+    _unspooled = False  # the spool could not be made or written: junitxml keeps the rest
     _places: dict[tuple[str, object], int]  # (test id, xdist worker) -> its place in that list
 
     def node_reporter(self, report):  # junitxml's signature
@@ -51,12 +53,22 @@ class SpoolingLogXML(LogXML):
             return  # a testcase this writer did not see begin: junitxml keeps it
         spool = self._spool
         if spool is None:
-            spool = self._spool = tempfile.TemporaryFile()  # noqa: SIM115  # closed at the session's end
+            if self._unspooled:
+                return
+            try:
+                spool = self._spool = tempfile.TemporaryFile()  # noqa: SIM115  # closed at the session's end
+            except OSError:  # no writable temporary directory: junitxml keeps them, as it does
+                self._unspooled = True
+                return
             self._spooled = 0
         text = ET.tostring(reporter.to_xml(), encoding="unicode").encode("utf-8")
         if len(text) >= 1 << _SIZE_BITS:
             return  # kept as junitxml keeps it
-        spool.write(text)  # at the end: only the document's writing reads the spool
+        try:
+            spool.write(text)  # at the end: only the document's writing reads the spool
+        except OSError:  # the temporary directory is full: the rest stays in memory
+            self._unspooled = True
+            return
         self.node_reporters_ordered[place] = self._spooled << _SIZE_BITS | len(text)  # type: ignore[call-overload]
         self._spooled += len(text)
 
@@ -68,20 +80,20 @@ class SpoolingLogXML(LogXML):
     def pytest_sessionfinish(self) -> None:
         """junitxml writes the document with one mark for its testcases; the mark is replaced by them."""
         cases, path = self.node_reporters_ordered, self.logfile
-        if not cases:  # junitxml's own document: an empty <testsuite /> has no mark to replace
+        if not any(isinstance(case, int) for case in cases):  # nothing spooled: junitxml's own writing
             super().pytest_sessionfinish()
+            self.close()
             return
-        descriptor, around = tempfile.mkstemp(prefix="timesync-junit-", suffix=".xml")
-        os.close(descriptor)
         try:
-            self.node_reporters_ordered, self.logfile = [_Mark()], around
-            super().pytest_sessionfinish()
-            with open(around, encoding="utf-8") as written:
-                head, tail = written.read().split(f"<{_MARK} />", 1)
+            self.node_reporters_ordered = [_Mark()]
+            super().pytest_sessionfinish()  # the document around the mark, where it goes
         finally:
-            self.node_reporters_ordered, self.logfile = cases, path
-            os.unlink(around)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.node_reporters_ordered = cases
+        if path == os.devnull:  # a run that keeps the last run's file (junit.write_nothing)
+            self.close()
+            return
+        with open(path, encoding="utf-8") as written:
+            head, tail = written.read().split(f"<{_MARK} />", 1)
         with open(path, "wb") as out:
             out.write(head.encode("utf-8"))
             for case in cases:

@@ -124,3 +124,23 @@ def test_under_xdist_the_same_testcases(pytester):
 def test_an_empty_run_is_junitxml_s(pytester):
     pytester.makepyfile(test_sample="")
     assert _junit(pytester, True, "spooled") == _junit(pytester, False, "own")
+
+
+_NO_TEMPORARY_FILE = """
+
+def _refused(*args, **kwargs):
+    raise PermissionError(13, "Permission denied")
+
+
+junit_spool.tempfile.TemporaryFile = _refused
+"""
+
+
+def test_without_a_temporary_file_the_testcases_stay_in_memory(pytester):
+    pytester.makepyfile(test_sample=TESTS)
+    own = _junit(pytester, False, "own")
+    pytester.makeconftest(SPOOLING + _NO_TEMPORARY_FILE)
+    path = pytester.path / "refused.xml"
+    result = pytester.runpytest_subprocess("-p", "no:timesync_audit", "-p", "no:cacheprovider", f"--junitxml={path}")
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert _times_out(path.read_text(encoding="utf-8")) == own
