@@ -44,8 +44,6 @@ class Interruption:
         #: what signal.signal() returned: a handler, SIG_DFL/SIG_IGN, or None (not set from Python)
         self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
         self._installed = False
-        #: (test id, xdist worker) -> the last report of a test whose teardown report has not come
-        self._open: dict[tuple[str, object], pytest.TestReport] = {}
 
     # -- SIGTERM: pytest's interrupt path, on the controller's main thread, during the session --
 
@@ -68,21 +66,6 @@ class Interruption:
 
     # -- what the reports say ----------------------------------------------------------------------
 
-    # -- tests whose result is known, and whose end has not been reported -------------------------
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        key = (report.nodeid, getattr(report, "node", None))
-        if report.when == "teardown":
-            self._open.pop(key, None)
-        else:
-            self._open[key] = report
-
-    def _end_known_tests(self, config: pytest.Config) -> None:
-        open_tests, self._open = self._open, {}
-        for report in open_tests.values():
-            if report.when == "call" or not report.passed:
-                config.hook.pytest_runtest_logreport(report=_teardown_of(report))
-
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self._stopping = True
         if self.cause is None:
@@ -95,7 +78,8 @@ class Interruption:
             return
         self.interrupted = True
         config = session.config
-        self._end_known_tests(config)
+        for report in self.progress.results_without_end():
+            config.hook.pytest_runtest_logreport(report=_teardown_of(report))
         hosts, unfinished = self.progress.hosts(), self.progress.unfinished()
         junit_property(config, "interrupted", "true")
         junit_property(config, "interrupted_by", self.cause or "unknown")

@@ -1,4 +1,5 @@
-"""Which hosts a run had to check, and which of them it finished (on the controller).
+"""Which hosts a run had to check, which of them it finished, and which tests are still running
+(on the controller).
 
 A host is finished when every one of its tests reported (its teardown report came). The
 tests come from the collection; under xdist the controller collects nothing, so they come
@@ -30,6 +31,8 @@ class Progress:
         self.host_of_test: dict[str, str] = {}  # nodeid -> host, in collection order
         self.reported: set[str] = set()
         self._shown_as: dict[str, str] = {}  # a host as its test id spells it -> as its reports do
+        #: (test id, xdist worker) -> the latest report of a test whose teardown report has not come
+        self._running: dict[tuple[str, object], pytest.TestReport] = {}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
@@ -45,12 +48,22 @@ class Progress:
                 self.host_of_test.setdefault(nodeid, host)
 
     def pytest_runtest_logreport(self, report) -> None:
-        if report.when != "teardown" or report.nodeid not in self.host_of_test:
+        key = (report.nodeid, getattr(report, "node", None))  # a test id, and its xdist worker
+        if report.when != "teardown":
+            self._running[key] = report
+            return
+        self._running.pop(key, None)
+        if report.nodeid not in self.host_of_test:
             return
         self.reported.add(report.nodeid)
         host = host_of(report)
         if host is not None:  # a test id escapes what a host name may hold, the report does not
             self._shown_as[self.host_of_test[report.nodeid]] = host
+
+    def results_without_end(self) -> list[pytest.TestReport]:
+        """The latest report of each test whose result came (its call, or a setup that failed or
+        skipped) and whose teardown report did not: under xdist it may still be on its way."""
+        return [r for r in self._running.values() if r.when == "call" or not r.passed]
 
     def hosts(self) -> list[str]:
         return [self._shown_as.get(h, h) for h in dict.fromkeys(self.host_of_test.values())]

@@ -4,36 +4,10 @@ pytest-html and by html_stream, give the same page but for the times."""
 import re
 
 import pytest
+from writer_sample import TEST_COUNT, TESTS, run_invariant
 
 pytest_plugins = ["pytester"]
 
-TESTS = """
-import sys
-import pytest
-
-
-def test_passes():
-    print("out \\x1b\\x00 caf\\xe9 \\u2028 </div> \\"quoted\\" &amp; \\'")
-
-
-def test_fails():
-    sys.stderr.write("err <script>x</script>\\n")
-    assert 1 == 2, "a finding: port is 123 <&>"
-
-
-def test_skips():
-    pytest.skip("does not apply")
-
-
-@pytest.mark.xfail(reason="known")
-def test_xfails():
-    assert False
-
-
-@pytest.mark.parametrize("host", ["ssh://root@[::1]:22", "docker://b\\u00e9"])
-def test_param(host):
-    pass
-"""
 
 EXTRAS = """
 import pytest
@@ -64,18 +38,11 @@ def pytest_sessionstart(session):
 """
 
 
-def _times_out(text: str) -> str:
-    """What differs between two runs of the same tests: dates, times and durations."""
-    text = re.sub(r"\d{2}-\w{3}-\d{4}", "DATE", text)
-    text = re.sub(r"\d{2}:\d{2}:\d{2}", "TIME", text)
-    return re.sub(r"\d+ ms", "N ms", text)
-
-
 def _page(pytester, streaming: bool, name: str, *args: str) -> str:
     pytester.makeconftest(EXTRAS + (STREAMING if streaming else ""))
     path = pytester.path / name / "report.html"  # the page's title is its file's name
     pytester.runpytest_subprocess("-p", "no:timesync_audit", "-p", "no:cacheprovider", f"--html={path}", *args)
-    return _times_out(path.read_text(encoding="utf-8"))
+    return run_invariant(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -88,11 +55,11 @@ def test_the_page_is_pytest_html_s(pytester, options):
     own = _page(pytester, False, "own", *options)
     streamed = _page(pytester, True, "streamed", *options)
     assert streamed == own
-    assert own.count("test_sample.py::test_") >= 6
+    assert own.count("test_sample.py::test_") >= TEST_COUNT
 
 
 def test_under_xdist_the_page_has_every_row(pytester):
     pytester.makepyfile(test_sample=TESTS)
     streamed = _page(pytester, True, "streamed", "-n", "2", "--self-contained-html")
     rows = re.findall(r"test_sample.py::test_\w+(?:\[[^&]*?\])?&#34;: \[", streamed)
-    assert len(rows) == 6, rows
+    assert len(rows) == TEST_COUNT, rows

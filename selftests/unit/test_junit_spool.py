@@ -4,62 +4,10 @@ and by junit_spool, give the same file but for the times."""
 import re
 
 import pytest
+from writer_sample import TEST_COUNT, TESTS, run_invariant
 
 pytest_plugins = ["pytester"]
 
-TESTS = """
-import sys
-import pytest
-
-
-@pytest.fixture
-def broken_setup():
-    raise RuntimeError("setup breaks")
-
-
-@pytest.fixture
-def broken_teardown():
-    yield
-    raise RuntimeError("teardown breaks")
-
-
-def test_passes(record_property):
-    record_property("host", "docker://a")
-    print("out \\x1b\\x00 caf\\xe9 \\u2028")
-
-
-def test_fails(record_xml_attribute):
-    record_xml_attribute("rule", "r1")
-    sys.stderr.write("err <&>\\n")
-    assert 1 == 2, "a finding: port is 123 \\"quoted\\""
-
-
-def test_skips():
-    pytest.skip("does not apply")
-
-
-@pytest.mark.xfail(reason="known")
-def test_xfails():
-    assert False
-
-
-@pytest.mark.xfail(reason="fixed")
-def test_xpasses():
-    pass
-
-
-def test_setup_error(broken_setup):
-    pass
-
-
-def test_teardown_error(broken_teardown):
-    assert False
-
-
-@pytest.mark.parametrize("host", ["ssh://root@[::1]:22", "docker://b"])
-def test_param(host):
-    pass
-"""
 
 SPOOLING = """
 import pytest
@@ -76,11 +24,6 @@ def pytest_sessionstart(session):
 """
 
 
-def _times_out(text: str) -> str:
-    """What differs between two runs of the same tests: times, and addresses in reprs."""
-    return re.sub(r"0x[0-9a-f]+", "0x", re.sub(r' (time|timestamp)="[^"]*"', "", text))
-
-
 def _junit(pytester, spooling: bool, name: str, *args: str) -> str:
     if spooling:
         pytester.makeconftest(SPOOLING)
@@ -88,7 +31,7 @@ def _junit(pytester, spooling: bool, name: str, *args: str) -> str:
         (pytester.path / "conftest.py").unlink(missing_ok=True)
     path = pytester.path / f"{name}.xml"
     pytester.runpytest_subprocess("-p", "no:timesync_audit", "-p", "no:cacheprovider", f"--junitxml={path}", *args)
-    return _times_out(path.read_text(encoding="utf-8"))
+    return run_invariant(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -108,7 +51,7 @@ def test_the_document_is_junitxml_s(pytester, options):
     own = _junit(pytester, False, "own", *options)
     spooled = _junit(pytester, True, "spooled", *options)
     assert spooled == own
-    assert own.count("<testcase ") >= 9
+    assert own.count("<testcase ") >= TEST_COUNT
 
 
 def test_under_xdist_the_same_testcases(pytester):
@@ -118,7 +61,7 @@ def test_under_xdist_the_same_testcases(pytester):
     own = _junit(pytester, False, "own", "-n", "2", "-o", "junit_logging=all")
     spooled = _junit(pytester, True, "spooled", "-n", "2", "-o", "junit_logging=all")
     assert sorted(cases.findall(spooled)) == sorted(cases.findall(own))
-    assert len(cases.findall(own)) == own.count("<testcase ") >= 9
+    assert len(cases.findall(own)) == own.count("<testcase ") >= TEST_COUNT
 
 
 def test_an_empty_run_is_junitxml_s(pytester):
@@ -143,4 +86,4 @@ def test_without_a_temporary_file_the_testcases_stay_in_memory(pytester):
     path = pytester.path / "refused.xml"
     result = pytester.runpytest_subprocess("-p", "no:timesync_audit", "-p", "no:cacheprovider", f"--junitxml={path}")
     assert "INTERNALERROR" not in result.stdout.str()
-    assert _times_out(path.read_text(encoding="utf-8")) == own
+    assert run_invariant(path.read_text(encoding="utf-8")) == own
