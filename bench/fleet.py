@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import ctypes
 import dataclasses
 import datetime
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -76,6 +78,83 @@ def sh(*argv: str, check: bool = True, timeout: float = 900, env: dict | None = 
     return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+# -- where the CPU of a run goes -----------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def machine_cpu() -> float:
+    """Busy CPU-seconds of the whole machine so far (all CPUs, /proc/stat: user, nice, system,
+    irq, softirq, steal): also counts whatever else runs on the machine."""
+    fields = [int(v) for v in _read("/proc/stat").splitlines()[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    """CPU-seconds of this process's children that have ended: a run's processes, its orphans."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_cpu() -> float:
+    """CPU-seconds of this process: the loopback relay's thread and the 20 ms sampling."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def become_subreaper() -> bool:
+    """Processes a run leaves behind (ssh's ControlPersist masters detach from the suite) become
+    this process's children, so that reap_orphans() counts their CPU with the run's."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(wait: float = 2.0) -> float:
+    """CPU-seconds of the orphans that ended (reaped here), after waiting up to `wait` seconds
+    for those still running. Called only when none of this script's own children runs."""
+    total, deadline = 0.0, time.monotonic() + wait
+    while True:
+        try:
+            pid, _status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return total
+        if pid:
+            total += usage.ru_utime + usage.ru_stime
+        elif time.monotonic() >= deadline:
+            return total
+        else:
+            time.sleep(0.02)
+
+
+def cgroup_cpu_file(pid: int) -> str | None:
+    """The file that counts the CPU of the cgroup `pid` is in (cgroup v1 cpuacct, else v2)."""
+    lines = _read(f"/proc/{pid}/cgroup").splitlines()
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "cpuacct" in controllers.split(","):
+            return f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage"
+    for line in lines:
+        if line.startswith("0::"):
+            return f"/sys/fs/cgroup{line[3:]}/cpu.stat"
+    return None
+
+
+def cgroup_seconds(path: str) -> float:
+    text = _read(path)
+    if path.endswith("cpu.stat"):
+        usec = re.search(r"^usage_usec (\d+)", text, re.M)
+        return int(usec.group(1)) / 1e6 if usec else 0.0
+    return int(text or 0) / 1e9
+
+
 # -- what this script creates, and removes whatever happens ------------------------------------------------
 
 
@@ -90,6 +169,17 @@ class Made:
         self.ssh_hosts: list[str] = []
         self.ssh_config: Path | None = None
         self.relay: DelayRelay | None = None
+        self.cgroups: list[str] = []  # the CPU counters of every target container
+
+    def track(self, names: list[str]) -> None:
+        """Count the CPU of these (running) containers as the targets'."""
+        for i in range(0, len(names), 50):
+            pids = sh(REAL["docker"], "inspect", "-f", "{{.State.Pid}}", *names[i : i + 50]).stdout.split()
+            self.cgroups += [f for f in map(cgroup_cpu_file, map(int, pids)) if f and os.path.exists(f)]
+
+    def targets_cpu(self) -> float:
+        """CPU-seconds of every target container so far: sshd and what the gathers ran there."""
+        return sum(map(cgroup_seconds, self.cgroups))
 
     def name(self, suffix: str) -> str:
         return f"{PREFIX}{self.tag}-{suffix}"
@@ -105,6 +195,7 @@ class Made:
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(run, new))
+        self.track(new)
         return names
 
     def lab(self) -> Path:
@@ -165,6 +256,7 @@ class Made:
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(run, hosts))
+        self.track(list(names.values()))
         self.ssh_hosts, self.addresses, self.run_dir, self.tmp = hosts, addresses, run_dir, tmp
         (tmp / "known_hosts").write_text("".join(f"{h} {host_pub}\n" for h in hosts))
         config = self.write_ssh_config({h: (addresses[h], 22) for h in hosts})
@@ -334,6 +426,31 @@ class Run:
     rc: int = 0
     counts: str = "-"
     first_command: float | None = None  # seconds from the start to the first remote command
+    cpu: Cpu | None = None
+
+
+@dataclasses.dataclass
+class Cpu:
+    """CPU-seconds one run cost, by where they were spent."""
+
+    controller: float  # the run's processes: pytest, its workers, ssh clients and masters, docker clients
+    targets: float  # the target containers' cgroups: sshd and everything the gathers ran there
+    relay: float  # this script: the loopback latency relay (SSH runs) and the 20 ms sampling
+    machine: float  # the whole machine (also dockerd, containerd, the kernel, and other work)
+    python: float | None = None  # of the controller's: pytest and its workers themselves (sampled every 20 ms)
+
+
+class CpuMeter:
+    """Starts counting at creation; stop() after the run's processes have ended."""
+
+    def __init__(self, targets_cpu) -> None:
+        self.targets_cpu = targets_cpu
+        self.start = (children_cpu(), targets_cpu(), own_cpu(), machine_cpu())
+
+    def stop(self) -> Cpu:
+        reap_orphans()
+        end = (children_cpu(), self.targets_cpu(), own_cpu(), machine_cpu())
+        return Cpu(*(b - a for a, b in zip(self.start, end)))
 
 
 def _hwm_kb(pid: int) -> int:
@@ -344,6 +461,15 @@ def _hwm_kb(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def _own_seconds(pid: int, last: float) -> float:
+    """A process's own CPU-seconds (utime + stime), or `last` where it has just ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return last
 
 
 def _python_children(pid: int) -> list[int]:
@@ -389,9 +515,10 @@ def _size(path: Path) -> int:
 
 
 class Bench:
-    def __init__(self, tmp: Path, python: str) -> None:
+    def __init__(self, tmp: Path, python: str, targets_cpu=lambda: 0.0) -> None:
         self.tmp = tmp
         self.python = python
+        self.targets_cpu = targets_cpu
         self.bin = tmp / "bin"
         self.bin.mkdir()
         for tool, text in WRAPPERS.items():
@@ -423,6 +550,7 @@ class Bench:
         """A pytest run as a subprocess: wall time, VmHWM of the controller and of its workers
         (read every 20 ms while it runs), ru_maxrss, remote commands, report sizes."""
         self.log.write_text("")
+        meter = CpuMeter(self.targets_cpu)
         start_wall = time.time()
         start = time.monotonic()
         proc = subprocess.Popen(
@@ -434,20 +562,24 @@ class Bench:
             stderr=subprocess.PIPE,
         )
         controller = workers = 0
+        python: dict[int, float] = {}  # the pytest processes' own CPU-seconds, as last seen
         try:
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     break
                 controller = max(controller, _hwm_kb(proc.pid))
+                python[proc.pid] = _own_seconds(proc.pid, python.get(proc.pid, 0.0))
                 for kid in _python_children(proc.pid):
                     workers = max(workers, _hwm_kb(kid))
+                    python[kid] = _own_seconds(kid, python.get(kid, 0.0))
                 time.sleep(0.02)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
         wall = time.monotonic() - start
+        cpu = dataclasses.replace(meter.stop(), python=sum(python.values()))
         proc.returncode = os.waitstatus_to_exitcode(status)
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         proc.stderr.close()
@@ -475,6 +607,7 @@ class Bench:
             proc.returncode,
             counts_of(out / "junit.xml"),
             min(stamps) - start_wall if stamps else None,
+            cpu,
         )
 
     def outdir(self) -> Path:
@@ -535,6 +668,7 @@ class Bench:
         def one(argv: list[str]) -> int:
             return subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL, capture_output=True).returncode
 
+        meter = CpuMeter(self.targets_cpu)
         start = time.monotonic()
         if concurrent_:
             with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
@@ -542,7 +676,8 @@ class Bench:
         else:
             codes = [one(a) for a in argvs]
         wall = time.monotonic() - start
-        return Run(wall, len(_log_lines(self.log)), rc=max(codes), counts=f"{codes.count(0)} ok")
+        cpu = meter.stop()
+        return Run(wall, len(_log_lines(self.log)), rc=max(codes), counts=f"{codes.count(0)} ok", cpu=cpu)
 
 
 # -- start-up ---------------------------------------------------------------------------------------------
@@ -594,6 +729,15 @@ def importtime(python: str, host: str, env: dict) -> dict[str, float]:
 # -- tables -----------------------------------------------------------------------------------------------
 
 
+def cpu_line(cpu: Cpu | None) -> str:
+    if cpu is None:
+        return ""
+    return (
+        f"CPU s ctl {cpu.controller:.1f} (pytest {fmt(cpu.python)}) targets {cpu.targets:.1f} "
+        f"relay {cpu.relay:.1f} machine {cpu.machine:.1f}"
+    )
+
+
 def med(values: list) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -628,8 +772,17 @@ class Row:
             fmt(med([r.workers_mb for r in runs]), ".0f"),
             fmt(med(reports) / MB if reports else None, ".2f"),
             " / ".join(f"{k} {v / MB:.2f}" for k, v in split.items()) or "-",
+            self.cpu_cell(),
             runs[-1].counts,
         ]
+
+    def cpu_cell(self) -> str:
+        cpus = [r.cpu for r in self.runs if r.cpu]
+        if not cpus:
+            return "-"
+        ctl, python = med([c.controller for c in cpus]), med([c.python for c in cpus])
+        rest = [fmt(med([getattr(c, part) for c in cpus]), ".1f") for part in ("targets", "relay", "machine")]
+        return " / ".join([fmt(ctl, ".1f") + (f" ({fmt(python, '.1f')})" if python is not None else ""), *rest])
 
 
 HEAD = [
@@ -642,6 +795,7 @@ HEAD = [
     "worker MB (largest)",
     "reports MB",
     "reports (last run) MB",
+    "CPU s: controller (pytest) / targets / relay / machine",
     "p/f/s/e",
 ]
 
@@ -713,13 +867,16 @@ def main() -> int:
         signal.signal(signum, terminate)
 
     made = Made()
+    subreaper = become_subreaper()
     tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{made.tag}-"))
     rows: dict[tuple, Row] = {}
     startup: dict[str, list[float]] = {}
     notes: list[str] = []
     try:
-        bench = Bench(tmp, args.python)
+        bench = Bench(tmp, args.python, made.targets_cpu)
         bench.warm()
+        if not subreaper:
+            notes.append("The controller's CPU leaves out ssh's shared masters: this kernel has no child subreaper.")
         plan: list[tuple[tuple, object]] = []  # (row key, a function making one Run)
         docker_needed = max(sizes) if sizes and {"suite", "floor", "peer"} & set(parts) else 0
         if "startup" in parts:
@@ -785,7 +942,7 @@ def main() -> int:
                 print(
                     f"run {run + 1}/{args.runs} {key[0]:>16} | {key[1]:44} {result.wall:7.2f} s  "
                     f"cmds {result.commands:5}  ctl {fmt(result.controller_mb, '.0f'):>4} MB  "
-                    f"{wk}exit {result.rc}  {result.counts}",
+                    f"{wk}exit {result.rc}  {result.counts}  {cpu_line(result.cpu)}",
                     flush=True,
                 )
             if "startup" in parts:
@@ -946,8 +1103,10 @@ debian12-timesyncd in turn), collected, parsed and judged per host: the controll
 Columns: "remote cmds / host" counts `docker exec` and `ssh` calls through wrappers first in
 PATH (each adds a bash start, ~2 ms, to every measurement alike); "controller MB" is the pytest
 process's own high-water mark (VmHWM, read every 20 ms), "worker MB" the largest xdist worker's;
-"reports MB" all reports together. The machine is shared with other work (another benchmark
-runs docker execs on it): runs are interleaved and the tables show medians. Every run finds the
+"reports MB" all reports together; "CPU s" where the run's CPU went (`bench/README.md`): the
+run's own processes (pytest and its workers themselves in parentheses; ssh's shared masters
+included), the target containers' cgroups, the benchmark's relay, and the whole machine. The
+machine is shared with other work: runs are interleaved and the tables show medians. Every run finds the
 suite's modules compiled, as a user's second run does: the benchmark keeps Python's bytecode
 cache in its temporary directory (`PYTHONPYCACHEPREFIX`; the shell here sets
 `PYTHONDONTWRITEBYTECODE`, which the benchmark unsets), filled by one collection first.
