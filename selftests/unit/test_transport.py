@@ -11,9 +11,11 @@ for real.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
+import threading
 import time
 
 import pytest
@@ -193,6 +195,44 @@ def test_every_process_the_child_started_ends_with_it(tmp_path):
 def test_an_answer_keeps_its_streams_and_exit_status():
     answer, _ = run_local("cat >/dev/null; echo out; echo err >&2; exit 3", transport.Limits())
     assert (answer.stdout, answer.stderr, answer.rc) == (b"out\n", b"err\n", 3)
+
+
+def test_children_start_while_pytest_rewrites_the_environment(monkeypatch):
+    """Gather threads start ssh and docker while pytest's thread sets PYTEST_CURRENT_TEST at every
+    test phase. A child that read the process's environ then failed with EFAULT now and then (a
+    host reported as could-not-check: "cannot run /bin/sh: Bad address"). Each child gets a
+    copy: every start succeeds and sees the environment as it was."""
+    monkeypatch.setenv("TSA_SELFTEST_MARK", "kept")
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "x")
+    limits = transport.Limits(connect_timeout=10, host_timeout=20)
+    stop = threading.Event()
+    failures: list[str] = []
+    answers: list[bytes] = []
+
+    def starter() -> None:
+        while not stop.is_set():
+            try:
+                answer = transport.run_subprocess(["/bin/sh", "-c", 'printf %s "$TSA_SELFTEST_MARK"'], b"", limits)
+                answers.append(answer.stdout)
+            except transport.TransportError as exc:
+                failures.append(exc.cause)
+
+    threads = [threading.Thread(target=starter) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    deadline, n = time.monotonic() + 3.0, 0
+    try:
+        while time.monotonic() < deadline:  # as pytest's runner does, as fast as it can
+            n += 1
+            os.environ["PYTEST_CURRENT_TEST"] = "tests/t.py::test_x[ssh://h%d] (call)" % (n % 997) * (1 + n % 5)
+            if n % 3 == 0:
+                del os.environ["PYTEST_CURRENT_TEST"]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+    assert len(answers) > 50 and set(answers) == {b"kept"}
 
 
 def test_the_host_side_timeout_is_what_is_left_of_the_gather():

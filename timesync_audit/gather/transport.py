@@ -64,6 +64,18 @@ class TransportError(Exception):
         self.partial = partial  # what the host had sent (to name the file or command that overflowed)
 
 
+def child_environment() -> dict[str, str]:
+    """The environment a child of a gather thread gets, as a copy of its own. Without one, the
+    child's execve reads the C library's `environ` while pytest's thread rewrites it
+    (PYTEST_CURRENT_TEST, at every test phase): under vfork, which subprocess uses, the child then
+    fails with EFAULT ("Bad address") or gets whatever the freed memory holds."""
+    while True:
+        try:
+            return dict(os.environ)
+        except (KeyError, RuntimeError):  # a variable went while it was copied: copy it again
+            continue
+
+
 def remote_shell(limits: Limits, sudo: bool = False, sudo_user: str | None = None, spent: float = 0.0) -> str:
     """The command the host runs: a shell reading the script from stdin, bounded by `timeout`
     where the host has it (a frozen remote side must not keep running after we give up)."""
@@ -139,7 +151,14 @@ def ssh_configured_connect_timeout(backend) -> float | None:
 
 def _ask_ssh_g(argv: list[str]) -> float | None:
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, start_new_session=True)
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=10,
+            start_new_session=True,
+            env=child_environment(),
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -253,7 +272,12 @@ def run_subprocess(
     deadlines = _Deadlines(limits, limits.connect_timeout if connect_bound is None else connect_bound, spent)
     try:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=child_environment(),
         )
     except OSError as exc:
         raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}", "connect") from None
@@ -486,6 +510,7 @@ def close(backend) -> None:
                 stderr=subprocess.DEVNULL,
                 timeout=10,
                 start_new_session=True,
+                env=child_environment(),
             )
         except (OSError, subprocess.TimeoutExpired):
             pass
