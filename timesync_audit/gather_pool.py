@@ -40,9 +40,13 @@ def default_concurrency() -> int:
     return max(1, min(MOST, PER_CPU * cpus))
 
 
-#: backends whose hosts are gathered one at a time, as their tests ask: testinfra's paramiko
-#: client is built under a patch of paramiko's module (gather.hostkeys), which threads would share
-ONE_AT_A_TIME = ("paramiko",)
+#: backends whose hosts are gathered in threads: those whose processes the suite's own transport
+#: starts, each with its own copy of the environment (transport.child_environment). The others
+#: are gathered one at a time, as their tests ask, on pytest's thread: testinfra's paramiko
+#: client is built under a patch of paramiko's module (gather.hostkeys), which threads would
+#: share, and testinfra's other backends start their processes with the process's environment,
+#: which pytest's thread rewrites at every test phase (a child then fails to start)
+CONCURRENT = ("local", "docker", "podman", "ssh", "safe-ssh")
 _HOST_PARAM = "_testinfra_host"  # testinfra's parameter: the host of a test
 
 
@@ -117,7 +121,7 @@ class GatherPool:
             if host_id in hosts:
                 last[host_id] = item.nodeid
         self.last_test = {nodeid: host_id for host_id, nodeid in last.items()}
-        hosts = {h: host for h, host in hosts.items() if getattr(host.backend, "NAME", "") not in ONE_AT_A_TIME}
+        hosts = {h: host for h, host in hosts.items() if getattr(host.backend, "NAME", "") in CONCURRENT}
         if len(hosts) < 2 or self.concurrency < 2:
             return  # nothing to overlap: the fixture gathers as its tests ask
         self.order, self.hosts = list(hosts), hosts

@@ -60,10 +60,10 @@ def test_third(gathered, host):
 HOSTS = [f"docker://h{i}" for i in range(6)]
 
 
-def _run(pytester, *args):
+def _run(pytester, *args, hosts=HOSTS):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_pool=TESTS)
-    result = pytester.runpytest_subprocess(f"--hosts={','.join(HOSTS)}", "-p", "no:cacheprovider", *args)
+    result = pytester.runpytest_subprocess(f"--hosts={','.join(hosts)}", "-p", "no:cacheprovider", *args)
     log = [json.loads(line) for line in (pytester.path / "gathers.jsonl").read_text().splitlines()]
     return result, log
 
@@ -83,6 +83,19 @@ def test_hosts_are_gathered_together_each_once(pytester):
     assert sorted(e["host"] for e in log) == HOSTS  # once each, 3 tests apiece
     assert _most_at_once(log) == 3
     assert all(e["thread"].startswith("tsa-gather") for e in log)
+
+
+def test_only_hosts_whose_commands_the_suite_starts_are_gathered_in_threads(pytester):
+    """testinfra's own backends start their commands with the process's environment, which
+    pytest's thread rewrites at every test phase: their hosts are gathered on that thread."""
+    hosts = ["docker://d1", "kubectl://k1", "ssh://s1", "paramiko://p1", "lxc://l1", "podman://o1"]
+    result, log = _run(pytester, "--gather-concurrency=4", hosts=hosts)
+    result.assert_outcomes(passed=18)
+    threads = {e["host"]: e["thread"] for e in log}
+    assert sorted(threads) == sorted(hosts)
+    assert {h for h, t in threads.items() if t.startswith("tsa-gather")} == {"docker://d1", "ssh://s1", "podman://o1"}
+    assert {h for h, t in threads.items() if t == "MainThread"} == {"kubectl://k1", "paramiko://p1", "lxc://l1"}
+    assert set(gather_pool.CONCURRENT) == {"local", "docker", "podman", "ssh", "safe-ssh"}
 
 
 SECOND_MODULE = """
