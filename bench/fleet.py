@@ -43,6 +43,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+import procfs
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -81,19 +82,9 @@ def sh(*argv: str, check: bool = True, timeout: float = 900, env: dict | None = 
 # -- where the CPU of a run goes -----------------------------------------------------------------------
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def machine_cpu() -> float:
-    """Busy CPU-seconds of the whole machine so far (all CPUs, /proc/stat: user, nice, system,
-    irq, softirq, steal): also counts whatever else runs on the machine."""
-    fields = [int(v) for v in _read("/proc/stat").splitlines()[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    """Busy CPU-seconds of the whole machine so far (procfs.machine_ticks)."""
+    return procfs.machine_ticks() / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu() -> float:
@@ -134,27 +125,6 @@ def reap_orphans(wait: float = 2.0) -> float:
             time.sleep(0.02)
 
 
-def cgroup_cpu_file(pid: int) -> str | None:
-    """The file that counts the CPU of the cgroup `pid` is in (cgroup v1 cpuacct, else v2)."""
-    lines = _read(f"/proc/{pid}/cgroup").splitlines()
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "cpuacct" in controllers.split(","):
-            return f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage"
-    for line in lines:
-        if line.startswith("0::"):
-            return f"/sys/fs/cgroup{line[3:]}/cpu.stat"
-    return None
-
-
-def cgroup_seconds(path: str) -> float:
-    text = _read(path)
-    if path.endswith("cpu.stat"):
-        usec = re.search(r"^usage_usec (\d+)", text, re.M)
-        return int(usec.group(1)) / 1e6 if usec else 0.0
-    return int(text or 0) / 1e9
-
-
 # -- what this script creates, and removes whatever happens ------------------------------------------------
 
 
@@ -175,11 +145,11 @@ class Made:
         """Count the CPU of these (running) containers as the targets'."""
         for i in range(0, len(names), 50):
             pids = sh(REAL["docker"], "inspect", "-f", "{{.State.Pid}}", *names[i : i + 50]).stdout.split()
-            self.cgroups += [f for f in map(cgroup_cpu_file, map(int, pids)) if f and os.path.exists(f)]
+            self.cgroups += [f for f in map(procfs.cgroup_cpu_file, map(int, pids)) if os.path.exists(f)]
 
     def targets_cpu(self) -> float:
         """CPU-seconds of every target container so far: sshd and what the gathers ran there."""
-        return sum(map(cgroup_seconds, self.cgroups))
+        return sum(map(procfs.cgroup_ns, self.cgroups)) / 1e9
 
     def name(self, suffix: str) -> str:
         return f"{PREFIX}{self.tag}-{suffix}"

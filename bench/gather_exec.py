@@ -44,7 +44,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -53,6 +52,7 @@ import time
 from pathlib import Path
 
 import docs_section  # bench/docs_section.py: this script's folder is on sys.path
+import procfs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,16 +80,8 @@ class DockerBackend:
         self.name = name
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def _comm(pid: str) -> str:
-    return _read(f"/proc/{pid}/comm").strip()
+    return procfs.read(f"/proc/{pid}/comm").strip()
 
 
 def _threads_ns(pid: int) -> int:
@@ -99,24 +91,18 @@ def _threads_ns(pid: int) -> int:
     except OSError:
         return 0
     for tid in tasks:
-        fields = _read(f"/proc/{pid}/task/{tid}/schedstat").split()
+        fields = procfs.read(f"/proc/{pid}/task/{tid}/schedstat").split()
         if fields:
             total += int(fields[0])
     return total
 
 
 def _children_ns(pid: int) -> int:
-    stat = _read(f"/proc/{pid}/stat")
+    stat = procfs.read(f"/proc/{pid}/stat")
     fields = stat[stat.rfind(")") + 2 :].split()
     if len(fields) < 15:
         return 0
     return (int(fields[13]) + int(fields[14])) * 1_000_000_000 // TICK  # cutime, cstime
-
-
-def _machine_ticks() -> int:
-    line = _read("/proc/stat").splitlines()[0].split()
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in line[1:9])
-    return user + nice + system + irq + softirq + steal
 
 
 class Target:
@@ -128,25 +114,14 @@ class Target:
             ["docker", "inspect", "-f", "{{.Id}} {{.State.Pid}}", container], capture_output=True, text=True, check=True
         ).stdout.split()
         self.id, pid1 = info[0], int(info[1])
-        self.cgroup = None
-        for line in _read(f"/proc/{pid1}/cgroup").splitlines():
-            _, controllers, path = line.split(":", 2)
-            if "cpuacct" in controllers.split(","):
-                self.cgroup = f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage"
-        if not self.cgroup or not os.path.exists(self.cgroup):
-            unified = _read(f"/proc/{pid1}/cgroup").splitlines()[-1].split(":", 2)[2]
-            self.cgroup = f"/sys/fs/cgroup{unified.rsplit('/init.scope', 1)[0]}/cpu.stat"
+        self.cgroup = procfs.cgroup_cpu_file(pid1)
         self.daemons = [int(p) for p in os.listdir("/proc") if p.isdigit() and _comm(p) in DAEMONS]
-        self.shim = int(_read(f"/proc/{pid1}/stat").split(") ", 1)[1].split()[1])  # the parent of pid 1
+        self.shim = int(procfs.read(f"/proc/{pid1}/stat").split(") ", 1)[1].split()[1])  # the parent of pid 1
         if not _comm(str(self.shim)).startswith("containerd-shim"):
             raise SystemExit(f"{container}: the parent of its pid 1 is not a containerd-shim")
 
     def cgroup_ns(self) -> int:
-        text = _read(self.cgroup)
-        if self.cgroup.endswith("cpu.stat"):
-            usec = re.search(r"^usage_usec (\d+)", text, re.M)
-            return int(usec.group(1)) * 1000 if usec else 0
-        return int(text or 0)
+        return procfs.cgroup_ns(self.cgroup)
 
     def sample(self) -> tuple[int, int, int, int, int]:
         own = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -156,7 +131,7 @@ class Target:
             self.cgroup_ns(),
             engine + client,
             _children_ns(self.shim),
-            _machine_ticks(),
+            procfs.machine_ticks(),
             time.perf_counter_ns(),
         )
 
@@ -276,7 +251,7 @@ def parts_table(container: str, rows: list[tuple[str, tuple[float, float, float]
 
 def machine() -> str:
     cpu = "?"
-    for line in _read("/proc/cpuinfo").splitlines():
+    for line in procfs.read("/proc/cpuinfo").splitlines():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
