@@ -141,7 +141,7 @@ def limits() -> transport.Limits:
 
 
 def round1(marker: str, request: Request = collector.FIRST_REQUEST) -> str:
-    # as remote.executor renders it (cap: a quarter of the answer bound)
+    # as remote.Executor renders it (cap: a quarter of the answer bound)
     return script.render(request, marker, collector._secrets({}), cap=max(1, limits().max_bytes // 4))
 
 

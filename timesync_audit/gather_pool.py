@@ -73,8 +73,9 @@ def gather(config: pytest.Config, host) -> collector.Gathered | CouldNotCheck:
     host_id = host_identity(host.backend)
     started = time.monotonic()
     try:
-        facts = collector.collect(remote.executor(host, host_id, bounds_of(config, host_id).transport_limits()))
-        facts.seconds = time.monotonic() - started
+        with remote.Executor(host, host_id, bounds_of(config, host_id).transport_limits()) as execute:
+            facts = collector.collect(execute)
+            facts.seconds = time.monotonic() - started
         return facts
     except CouldNotCheck as exc:
         exc.seconds = time.monotonic() - started  # type: ignore[attr-defined]  # what the bound cost

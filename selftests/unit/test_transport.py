@@ -197,6 +197,56 @@ def test_an_answer_keeps_its_streams_and_exit_status():
     assert (answer.stdout, answer.stderr, answer.rc) == (b"out\n", b"err\n", 3)
 
 
+# ------------------------------------------------------------------------------------------------
+# a session: every round trip of one gather through one remote shell
+
+
+def shell_pid(session: transport.Session, limits: transport.Limits, spent: float = 0.0) -> int:
+    """One round trip that answers the remote shell's pid (`$$` in the command's subshell)."""
+    marker = script.new_marker()
+    request = script.Request(commands=(("shell", "echo $$"),))
+    answer = session.run(script.render(request, marker).encode(), marker, spent)
+    assert answer.rc is None  # the round ended at its last frame; the shell waits for the next
+    return int(script.parse(answer.stdout, marker, request).commands["shell"].stdout)
+
+
+def test_the_round_trips_of_a_gather_share_one_remote_shell_which_ends_at_close():
+    limits = transport.Limits()
+    session = transport.Session(testinfra.get_host("local://").backend, limits)
+    pids = {shell_pid(session, limits) for _ in range(3)}
+    assert len(pids) == 1 and alive(next(iter(pids)))
+    session.close()
+    assert ended(next(iter(pids)))
+
+
+def test_a_later_round_trip_has_what_is_left_of_the_host_timeout_and_close_does_not_wait():
+    limits = transport.Limits(connect_timeout=5, host_timeout=2)
+    session = transport.Session(testinfra.get_host("local://").backend, limits)
+    pid = shell_pid(session, limits)
+    marker = script.new_marker()
+    hanging = script.render(script.Request(commands=(("hang", "sleep 30"),)), marker).encode()
+    started = time.monotonic()
+    with pytest.raises(transport.TransportError) as caught:
+        session.run(hanging, marker, spent=1.5)
+    took = time.monotonic() - started
+    assert (caught.value.cause, caught.value.phase) == ("did not answer within 2 s", "gather") and 0.45 <= took < 1.2
+    started = time.monotonic()
+    session.close()
+    assert time.monotonic() - started < 0.5 and ended(pid)
+
+
+def test_a_shell_that_ends_between_round_trips_gives_an_empty_answer_with_its_exit_status():
+    limits = transport.Limits()
+    session = transport.Session(testinfra.get_host("local://").backend, limits)
+    pid = shell_pid(session, limits)
+    os.kill(pid, 15)
+    assert ended(pid)
+    marker = script.new_marker()
+    answer = session.run(script.render(script.Request(files=("/etc/hostname",)), marker).encode(), marker)
+    assert answer.stdout == b"" and answer.rc is not None and answer.rc != 0
+    session.close()
+
+
 def test_children_start_while_pytest_rewrites_the_environment(monkeypatch):
     """Gather threads start ssh and docker while pytest's thread sets PYTEST_CURRENT_TEST at every
     test phase. A child that read the process's environ then failed with EFAULT now and then (a
@@ -339,7 +389,7 @@ def message_for(
         return transport.Answer(stdout, stderr(text.decode()) if callable(stderr) else stderr, rc)
 
     monkeypatch.setattr(transport, "run_script", run_script)
-    execute = remote.executor(FakeHost(), host_id, transport.Limits())
+    execute = remote.Executor(FakeHost(), host_id, transport.Limits())
     with pytest.raises(CouldNotCheck) as caught:
         execute(script.Request(files=("/etc/chrony/chrony.conf",)), ())
     return str(caught.value), seen["script"]

@@ -149,38 +149,51 @@ def could_not_check(host_id: str, cause: str, evidence: str = "") -> CouldNotChe
     return CouldNotCheck(shorten(f"{host}: {shorten(escape(cause), room)}{tail}"))
 
 
-def executor(host, host_id: str, limits: transport.Limits | None = None):
-    """The gather's round trips, bounded together by the host timeout."""
-    limits = limits or transport.Limits()
-    started: list[float] = []
+class Executor:
+    """The gather's round trips through one transport session, bounded together by the host
+    timeout; close() ends the session (its remote shell), whatever happened."""
 
-    def execute(request: Request, secret_paths: tuple[str, ...]) -> Snapshot:
-        if not started:
-            started.append(time.monotonic())
-        spent = time.monotonic() - started[0]
+    def __init__(self, host, host_id: str, limits: transport.Limits | None = None):
+        self.host_id = host_id
+        self.limits = limits or transport.Limits()
+        self.session = transport.Session(host.backend, self.limits)
+        self.started: float | None = None
+
+    def __call__(self, request: Request, secret_paths: tuple[str, ...]) -> Snapshot:
+        if self.started is None:
+            self.started = time.monotonic()
+        spent = time.monotonic() - self.started
         marker = script.new_marker()
         # one file or command may fill a quarter of an answer: a chronyc that prints megabytes
         # costs its own rules, not the whole host's
-        cap = max(1, limits.max_bytes // 4)
+        cap = max(1, self.limits.max_bytes // 4)
         text = script.render(request, marker, secret_paths, cap=cap)
         try:
-            answer = transport.run_script(host.backend, text.encode(), limits, spent)
+            answer = self.session.run(text.encode(), marker, spent)
         except transport.TransportError as exc:
             cause = f"{exc.cause} ({exc.phase})" if exc.phase in ("connect", "gather") else exc.cause
             if exc.phase == "size":
                 cause += _last_item(exc.partial, marker)
-            raise could_not_check(host_id, cause) from None
+            raise could_not_check(self.host_id, cause) from None
         try:
             return script.parse(answer.stdout, marker, request, cap=cap)
         except script.ProtocolError as exc:
-            ours = (marker, text, transport.remote_shell(limits))
+            ours = (marker, text, transport.remote_shell(self.limits))
             cause = _cause(answer.stderr, ours)
             if cause and marker.encode() + b" BEGIN" not in answer.stdout:
                 evidence = "\n".join(_lines(answer.stderr, ours))
-                raise could_not_check(host_id, f"{cause} (exit status {answer.rc})", evidence) from None
-            raise could_not_check(host_id, f"the host's answer is malformed: {exc}") from None
+                status = "" if answer.rc is None else f" (exit status {answer.rc})"
+                raise could_not_check(self.host_id, f"{cause}{status}", evidence) from None
+            raise could_not_check(self.host_id, f"the host's answer is malformed: {exc}") from None
 
-    return execute
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def close(host) -> None:

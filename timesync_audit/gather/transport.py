@@ -51,7 +51,7 @@ class Limits:
 class Answer:
     stdout: bytes
     stderr: bytes
-    rc: int
+    rc: int | None  # None: the remote shell goes on (a session's round trip ended at its last frame)
 
 
 class TransportError(Exception):
@@ -266,61 +266,132 @@ def _end_group(proc: subprocess.Popen) -> None:
         pass
 
 
+#: how long a session's remote shell is given to end once its input has ended
+CLOSE_GRACE = 5.0
+
+
+class _Child:
+    """The local process that runs the remote shell (ssh, docker exec, sh), its output read
+    within the deadlines: one round trip, or every round trip of one gather (a session)."""
+
+    def __init__(self, argv: list[str], limits: Limits, connect_bound: float, spent: float = 0.0):
+        self.limits, self.connect_bound = limits, connect_bound
+        self.deadlines = _Deadlines(limits, connect_bound, spent)
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}", "connect") from None
+        self.stdin, stdout, stderr = _pipes(self.proc)
+        self.out, self.err = bytearray(), bytearray()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(stdout, selectors.EVENT_READ, self.out)
+        self.selector.register(stderr, selectors.EVENT_READ, self.err)
+        self.streams = [stdout, stderr]
+        self.open_streams = 2
+        self.answered = False  # a byte came on stdout: the connect bound is behind
+        self.ended = False
+        self.failed = False  # a bound passed: nothing more is waited for
+
+    def next_round(self, spent: float) -> None:
+        """A later round trip: bounded by what is left of the host timeout, already connected."""
+        self.deadlines = _Deadlines(self.limits, self.connect_bound, spent)
+        del self.out[:]
+
+    def send(self, script: bytes, last: bool) -> None:
+        try:
+            self.stdin.write(script)
+            self.stdin.flush()
+            if last:
+                self.stdin.close()
+        except (OSError, ValueError):
+            pass  # the remote side gave up (its stderr says why), or the input has ended already
+
+    def read(self, until: bytes | None = None) -> Answer:
+        """What the host printed, up to a line `until` ends (the round's last frame) or up to the
+        end of both streams, when the exit status is known too (rc None: the shell goes on)."""
+        try:
+            return self._read(until)
+        except TransportError:
+            self.failed = True
+            raise
+
+    def _read(self, until: bytes | None) -> Answer:
+        scanned = 0
+        while self.open_streams:
+            if until is not None and until in self.out[max(0, scanned - len(until)) :]:
+                return Answer(bytes(self.out), bytes(self.err), None)
+            scanned = len(self.out)
+            answering = self.answered or bool(self.out)
+            remaining = self.deadlines.remaining(answering)
+            if remaining <= 0:
+                raise self.deadlines.expired(answering)
+            for key, _ in self.selector.select(timeout=min(remaining, 1.0)):
+                chunk = os.read(key.fd, 64 * KIB)
+                if not chunk:
+                    self.selector.unregister(key.fileobj)
+                    self.open_streams -= 1
+                    continue
+                key.data.extend(chunk)
+                if len(self.out) > self.limits.max_bytes:
+                    raise TransportError(
+                        f"answered more than {self.limits.max_bytes} bytes",
+                        "size",
+                        bytes(self.out[-(self.limits.max_bytes // 4 + 64 * KIB) :]),
+                    )
+                if len(self.err) > 64 * KIB:
+                    del self.err[: -64 * KIB]  # keep the last words: the cause is at the end
+            self.answered = self.answered or bool(self.out)
+        if not _wait_unreaped(self.proc, self.deadlines.remaining(True)):
+            raise self.deadlines.expired(True)
+        self._end()
+        return Answer(bytes(self.out), bytes(self.err), self.proc.returncode)
+
+    def close(self) -> None:
+        """End the input: the remote shell ends at its end, and its client with it. Whatever is
+        left then (a frozen host, ssh's ProxyCommand) is killed."""
+        if self.ended:
+            return
+        self.send(b"", last=True)
+        try:
+            if self.open_streams and not self.failed:
+                grace = min(CLOSE_GRACE, max(0.0, self.deadlines.remaining(True)))
+                self.deadlines = _Deadlines(dataclasses.replace(self.limits, host_timeout=grace), grace)
+                self.read()
+        except TransportError:
+            pass
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        _end_group(self.proc)
+        self.selector.close()
+        for stream in (self.stdin, *self.streams):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
 def run_subprocess(
     argv: list[str], script: bytes, limits: Limits, connect_bound: float | None = None, spent: float = 0.0
 ) -> Answer:
-    deadlines = _Deadlines(limits, limits.connect_timeout if connect_bound is None else connect_bound, spent)
+    """One round trip: the script, then the end of the input; the answer is all the host prints."""
+    child = _Child(argv, limits, limits.connect_timeout if connect_bound is None else connect_bound, spent)
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=child_environment(),
-        )
-    except OSError as exc:
-        raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}", "connect") from None
-    stdin, stdout, stderr = _pipes(proc)
-    out, err = bytearray(), bytearray()
-    try:
-        try:
-            stdin.write(script)
-            stdin.close()
-        except (BrokenPipeError, OSError):
-            pass  # the remote side gave up at once: its stderr says why
-        selector = selectors.DefaultSelector()
-        selector.register(stdout, selectors.EVENT_READ, out)
-        selector.register(stderr, selectors.EVENT_READ, err)
-        open_streams = 2
-        while open_streams:
-            remaining = deadlines.remaining(bool(out))
-            if remaining <= 0:
-                raise deadlines.expired(bool(out))
-            for key, _ in selector.select(timeout=min(remaining, 1.0)):
-                chunk = os.read(key.fd, 64 * KIB)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    open_streams -= 1
-                    continue
-                key.data.extend(chunk)
-                if len(out) > limits.max_bytes:
-                    raise TransportError(
-                        f"answered more than {limits.max_bytes} bytes",
-                        "size",
-                        bytes(out[-(limits.max_bytes // 4 + 64 * KIB) :]),
-                    )
-                if len(err) > 64 * KIB:
-                    del err[: -64 * KIB]  # keep the last words: the cause is at the end
-        if not _wait_unreaped(proc, deadlines.remaining(True)):
-            raise deadlines.expired(True)
-        _end_group(proc)
-        return Answer(bytes(out), bytes(err), proc.returncode)
+        child.send(script, last=True)
+        return child.read()
     finally:
-        if proc.returncode is None:
-            _end_group(proc)
-        for stream in (stdout, stderr):
-            stream.close()
+        child.close()
 
 
 def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes], IO[bytes]]:
@@ -485,6 +556,37 @@ def run_script(backend, script: bytes, limits: Limits, spent: float = 0.0) -> An
         return run_other(backend, script, limits, spent)
     argv, connect_bound = command
     return run_subprocess(argv, script, limits, connect_bound, spent)
+
+
+class Session:
+    """Every round trip of one gather through one remote shell, where the suite starts the
+    shell's client itself (ssh, docker, podman, local): a follow-up round costs the host no new
+    connection, session, exec or shell, only its script. Each round's script is one `{ ... }`
+    block that the shell reads whole before it runs it, and the round ends at the script's last
+    frame (`<marker> DONE`); the shell then waits for the next block, and ends at close(), when
+    its input ends. Other backends make a round trip each time."""
+
+    def __init__(self, backend, limits: Limits):
+        self.backend, self.limits = resolve(backend), limits
+        self.child: _Child | None = None
+
+    def run(self, script: bytes, marker: str, spent: float = 0.0) -> Answer:
+        if self.child is None:
+            command = None
+            if getattr(self.backend, "NAME", "") != "paramiko":
+                command = command_for(self.backend, self.limits, spent)
+            if command is None:
+                return run_script(self.backend, script, self.limits, spent)
+            argv, connect_bound = command
+            self.child = _Child(argv, self.limits, connect_bound, spent)
+        else:
+            self.child.next_round(spent)
+        self.child.send(script, last=False)
+        return self.child.read(b"\n" + marker.encode() + b" DONE\n")
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close()
 
 
 def close(backend) -> None:
