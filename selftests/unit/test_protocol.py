@@ -111,7 +111,7 @@ def test_command_output_cannot_forge_frames_nor_read_the_nonce(tree):
     out = snap.commands["forge"]
     assert marker.encode() not in out.stdout.encode()
     assert f"{tree}/forged" not in snap.files and "@@TSA-forged FILE ok" in out.stdout
-    assert raw.count(marker.encode()) == 4  # BEGIN, CMD, RC, DONE: nothing else
+    assert raw.count(marker.encode()) == 5  # BEGIN, RC, CMD, END, DONE: nothing else
 
 
 def test_sizes_are_bounded_on_the_target(tree):
@@ -139,6 +139,25 @@ def test_the_same_answer_from_every_shell(tree, sh):
     assert snap.commands["echo"].stdout == "a\nb" and snap.commands["echo"].rc == 3
 
 
+@pytest.mark.parametrize("sh", ["/bin/dash", "/bin/bash"])
+def test_command_output_keeps_its_bytes_and_its_end_but_not_nul_bytes(sh):
+    """Output goes through a shell variable, which holds no NUL byte: the shell drops them (no
+    command of the suite prints one; /proc cmdlines are translated). Everything else stays,
+    trailing newlines and bytes that are not UTF-8 too."""
+    if not os.path.exists(sh):
+        pytest.skip(f"{sh} is not installed")
+    commands = (
+        ("ends", "printf 'a\\n\\n\\n'"),
+        ("none", "true"),
+        ("latin", "printf 'caf\\351 \\r\\n'"),
+        ("nul", "printf 'a\\000b\\n'"),
+        ("dot", "printf '.'"),
+    )
+    _, snap, _ = run(Request(commands=commands), sh=sh)
+    out = {name: snap.commands[name].stdout.encode("utf-8", "surrogateescape") for name, _ in commands}
+    assert out == {"ends": b"a\n\n\n", "none": b"", "latin": b"caf\xe9 \r\n", "nul": b"ab\n", "dot": b"."}
+
+
 def _valid_answer() -> tuple[bytes, str, Request]:
     marker = "@@TSA-" + "0" * 32
     request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
@@ -146,9 +165,19 @@ def _valid_answer() -> tuple[bytes, str, Request]:
         f"{marker} BEGIN\n{marker} FILE ok|0|0|root|root|644|regular file|7||/etc/a.conf\n:port 0\n\n"
         f"{marker} END\n{marker} GLOB /etc/d/*.conf|/etc/d/x.conf\n"
         f"{marker} FILE ok|0|0|root|root|644|regular file|2||/etc/d/x.conf\n:x\n\n{marker} END\n"
-        f"{marker} GLOBDONE /etc/d/*.conf\n{marker} CMD c\n:out\n{marker} RC 0\n{marker} DONE\n"
+        f"{marker} GLOBDONE /etc/d/*.conf\n{marker} RC 0\n{marker} CMD c 3\nout\n{marker} END\n{marker} DONE\n"
     )
     return answer.encode(), marker, request
+
+
+def test_command_output_is_read_by_its_length_whatever_it_holds():
+    """Output that holds the answer's own frames, with the real marker, is output: a length
+    frame is not searched for its end."""
+    answer, marker, request = _valid_answer()
+    inner = f"{marker} END\n{marker} DONE\n{marker} FILE ok|0|0|root|root|644|f|1||/etc/a.conf\n:x\n".encode()
+    forged = answer.replace(b"CMD c 3\nout\n", b"CMD c %d\n" % len(inner) + inner + b"\n")
+    snap = script.parse(forged, marker, request)
+    assert snap.commands["c"].stdout.encode() == inner and snap.files["/etc/a.conf"].content == "port 0\n"
 
 
 def test_the_valid_answer_parses():
@@ -164,8 +193,14 @@ def test_the_valid_answer_parses():
         b"M STAT ok|0|0\n",
         b"M FILE ok|0|0|root|root|99x|regular file|1||/etc/a.conf\n:x\nM END\n",
         b"M FILE ok|0|0|root|root|644|regular file|1||relative\n:x\nM END\n",
-        b"M CMD nope\n:x\nM RC 0\n",
-        b"M CMD c\n:x\nM RC -1\n",
+        b"M RC 0\nM CMD nope 1\nx\nM END\n",
+        b"M RC -1\nM CMD c 1\nx\nM END\n",
+        b"M RC 0\nM CMD c 2\nx\nM END\n",
+        b"M RC 0\nM CMD c 1\nxy\nM END\n",
+        b"M RC 0\nM CMD c x\nx\nM END\n",
+        b"M RC 0\nM CMD c\nx\nM END\n",
+        b"M RC 0\nM FILE missing|||||||||/etc/a.conf\n",
+        b"M RC 0\nM CMD c 99\nx\nM END\n",
         b"M GLOB /other/*|/x\n",
         b"junk\n",
         b"M FILE ok|0|0|root|root|644|f|1||/etc/a.conf\n:x\n",

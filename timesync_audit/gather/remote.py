@@ -129,8 +129,8 @@ def _last_item(partial: bytes, marker: str) -> str:
     while at >= 0:
         line = partial[at + 1 : partial.find(b"\n", at + 1)]
         kind, _, rest = line[len(head) :].partition(b" ")
-        if kind == b"CMD":
-            return f" (in the output of {rest.decode('ascii', 'replace')})"
+        if kind == b"CMD":  # CMD name LENGTH
+            return f" (in the output of {rest.split(b' ')[0].decode('ascii', 'replace')})"
         if kind == b"FILE":
             path = rest.rsplit(b"|", 1)[-1].decode("utf-8", "surrogateescape")
             return f" (in {path})"

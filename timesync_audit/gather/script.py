@@ -3,9 +3,10 @@
 What the host is asked is untrusted output's opposite: the suite's own words.
 What it answers is untrusted, so the protocol is built so that nothing a file
 or a command holds can change what the suite believes:
-- every byte of file content and command output is sent as "content lines",
-  each prefixed with ':' on the target (sed), so no content can begin a line
-  that looks like a frame; frames begin with the marker, a random nonce;
+- every byte of file content is sent as "content lines", each prefixed with ':'
+  on the target (sed), and command output is sent framed by its length in bytes
+  (`CMD name LENGTH`), so no content can begin a line that looks like a frame;
+  frames begin with the marker, a random nonce;
 - the script reaches the host on standard input, inside one `{ ... }` block the
   shell reads whole before it runs anything, and the nonce is an unexported
   shell variable: the commands the script runs (chronyc, ntpq...) can read
@@ -46,7 +47,7 @@ NL='
 LC_ALL=C; export LC_ALL
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH
 if command -v timeout >/dev/null 2>&1; then T="timeout 10"; else T=""; fi
-if printf x | head -c 1 >/dev/null 2>&1; then H="head -c $((CAP + 1))"; else H=cat; fi
+if printf x | head -c 1 >/dev/null 2>&1; then H="head -c $((CAP + 1))"; else H="dd ibs=1 count=$((CAP + 1)) 2>/dev/null"; fi
 exec 4>&1
 enc() {
   # a path or link target as is, or hex (x:...) when it holds a newline or a '|'
@@ -145,13 +146,15 @@ expand() {
   printf '%%s GLOBDONE %%s\n' "$M" "$p"
 }
 cmd() {
-  printf '%%s CMD %%s\n' "$M" "$1"
-  r=$( { { (eval "$2") </dev/null 2>&1; echo "$?" >&5; } | $H | sed 's/^/:/' >&4; } 5>&1 )
-  printf '\n%%s RC %%s\n' "$M" "$r"
+  # the output as it is, framed by its length (a shell variable holds no NUL byte: such bytes are
+  # dropped); its exit status goes straight to the answer, before the frame; `.` keeps its end
+  v=$( { (eval "$2") </dev/null 2>&1; printf '%%s RC %%s\n' "$M" "$?" >&4; } | $H; echo . )
+  v=${v%%.}
+  printf '%%s CMD %%s %%s\n%%s\n%%s END\n' "$M" "$1" "${#v}" "$v" "$M"
 }
 absentcmd() {
   # what cmd prints for a snippet that begins `command -v X ... || exit 127` where X is missing
-  printf '%%s CMD %%s\n\n%%s RC 127\n' "$M" "$1" "$M"
+  printf '%%s RC 127\n%%s CMD %%s 0\n\n%%s END\n' "$M" "$M" "$1" "$M"
 }
 printf '%%s BEGIN\n' "$M"
 """
@@ -299,58 +302,105 @@ def _record(kind: bytes, body: bytes) -> FileRecord:
     )
 
 
-def _content(lines: list[bytes], i: int, end: bytes) -> tuple[bytes, int]:
-    """Content lines from i up to the frame `end` (exclusive): (content, index of the frame)."""
+class _Answer:
+    """The answer read from the front: a line at a time, or a given number of bytes."""
+
+    def __init__(self, data: bytes, pos: int = 0):
+        self.data, self.pos = data, pos
+
+    def line(self) -> bytes:
+        end = self.data.find(b"\n", self.pos)
+        if end < 0:
+            raise ProtocolError("the gather script's output was cut short")
+        line, self.pos = self.data[self.pos : end], end + 1
+        return line
+
+    def peek(self) -> bytes:
+        end = self.data.find(b"\n", self.pos)
+        return self.data[self.pos : end if end >= 0 else len(self.data)]
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise ProtocolError("the gather script's output was cut short")
+        chunk, self.pos = self.data[self.pos : self.pos + size], self.pos + size
+        return chunk
+
+    def rest(self) -> bytes:
+        return self.data[self.pos :]
+
+
+def _content(answer: _Answer, end: bytes) -> bytes:
+    """Content lines up to the frame `end`, which is left to be read."""
     parts: list[bytes] = []
-    while i < len(lines):
-        line = lines[i]
+    while True:
+        line = answer.peek()
         if line.startswith(b":"):
-            parts.append(line[1:])
-            i += 1
+            parts.append(answer.line()[1:])
             continue
-        if line == b"" and i + 1 < len(lines) and lines[i + 1].startswith(end):
-            return b"\n".join(parts) + (b"\n" if parts else b""), i + 1
         if line.startswith(end):
-            return b"\n".join(parts), i
+            return b"\n".join(parts)
+        if line == b"":
+            answer.line()
+            if answer.peek().startswith(end):
+                return b"\n".join(parts) + (b"\n" if parts else b"")
         raise ProtocolError("malformed content (a line that is neither content nor its end)")
-    raise ProtocolError("the answer was cut short")
+
+
+_RC = re.compile(rb"[0-9]{1,3}")
+_LENGTH = re.compile(rb"[0-9]{1,12}")
+
+
+def _command(answer: _Answer, head: bytes, rc_text: bytes, names: set[str] | None, cap: int) -> CommandOutput:
+    """`RC status`, then `CMD name LENGTH`, the output's bytes, a newline and `END`."""
+    if not _RC.fullmatch(rc_text):
+        raise ProtocolError("malformed RC frame")
+    frame = answer.line()
+    name_raw, _, length = frame[len(head + b"CMD ") :].partition(b" ")
+    name = text(name_raw)
+    if (
+        not frame.startswith(head + b"CMD ")
+        or not _NAME.fullmatch(name)
+        or (names is not None and name not in names)
+        or not _LENGTH.fullmatch(length)
+    ):
+        raise ProtocolError("malformed CMD frame")
+    output = answer.take(int(length))
+    if answer.line() != b"" or answer.line() != head + b"END":
+        raise ProtocolError(f"malformed END frame of {name} (the output is not as long as its frame says)")
+    return CommandOutput(name, int(rc_text), text(output[:cap]), len(output), len(output) > cap)
 
 
 def parse(output: bytes | str, marker: str, request: Request | None = None, cap: int = DEFAULT_CAP) -> Snapshot:
     if isinstance(output, str):
         output = output.encode("utf-8", "surrogateescape")
     head = marker.encode() + b" "
-    lines = output.split(b"\n")
-    try:
-        i = lines.index(head + b"BEGIN") + 1
-    except ValueError:
-        raise ProtocolError("the gather script printed nothing recognisable") from None
+    begin = head + b"BEGIN\n"
+    at = 0 if output.startswith(begin) else output.find(b"\n" + begin) + 1  # what a login shell prints comes first
+    if at == 0 and not output.startswith(begin):
+        raise ProtocolError("the gather script printed nothing recognisable")
+    answer = _Answer(output, at + len(begin))
     names = {n for n, _ in request.commands} if request is not None else None
     patterns = set(request.globs + request.stat_globs) if request is not None else None
     snap = Snapshot(round_trips=1)
     current: list[str] | None = None
     current_pattern = None
     while True:
-        if i >= len(lines):
-            raise ProtocolError("the gather script's output was cut short")
-        line = lines[i]
+        line = answer.line()
         if not line.startswith(head):
             raise ProtocolError("malformed answer (a line outside any frame)")
         kind, _, rest = line[len(head) :].partition(b" ")
-        i += 1
         if kind == b"DONE":
             if rest or current is not None:
                 raise ProtocolError("malformed DONE frame")
-            if any(l.strip() for l in lines[i:]):
+            if answer.rest().strip():
                 raise ProtocolError("malformed answer (text after the end)")
             return snap
         if kind in (b"FILE", b"STAT"):
             record = _record(kind, rest)
             if kind == b"FILE" and record.state == "ok" and record.withheld is None:
-                content, i = _content(lines, i, head + b"END")
-                if lines[i] != head + b"END":
+                content = _content(answer, head + b"END")
+                if answer.line() != head + b"END":
                     raise ProtocolError("malformed END frame")
-                i += 1
                 record = FileRecord(record.path, "ok", record.stat, text(content), record.link_target)
             (snap.files if kind == b"FILE" else snap.stats)[record.path] = record
         elif kind == b"GLOB":
@@ -380,17 +430,8 @@ def parse(output: bytes | str, marker: str, request: Request | None = None, cap:
             else:
                 snap.globs[pattern] = tuple(sorted(current or []))
                 current, current_pattern = None, None
-        elif kind == b"CMD":
-            name = text(rest)
-            if not _NAME.fullmatch(name) or (names is not None and name not in names):
-                raise ProtocolError("malformed CMD frame")
-            output_bytes, i = _content(lines, i, head + b"RC ")
-            rc_text = lines[i][len(head + b"RC ") :]
-            i += 1
-            if not re.fullmatch(rb"[0-9]{1,3}", rc_text):
-                raise ProtocolError(f"malformed RC frame of {name}")
-            snap.commands[name] = CommandOutput(
-                name, int(rc_text), text(output_bytes[:cap]), len(output_bytes), len(output_bytes) > cap
-            )
+        elif kind == b"RC":
+            command = _command(answer, head, rest, names, cap)
+            snap.commands[command.name] = command
         else:
             raise ProtocolError("malformed answer (an unknown frame)")
