@@ -267,8 +267,8 @@ def test_a_trust_anchor_and_the_directories_above_it_come_in_one_round_trip():
 
 
 def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factory):
-    """One stat for every path a round names; the frames are those of one stat per path, for
-    files, stats, links, odd names and missing paths alike (a glob's matches are stated one by one)."""
+    """One stat for every path a round names and every file its globs match; the frames are those
+    of one stat per path, for files, stats, links, odd names and missing paths alike."""
     os.symlink(tree / "keys", tree / "link")
     os.symlink(tree / "nowhere", tree / "dangling")
     (tree / "a|pipe").write_text("x\n")
@@ -298,9 +298,37 @@ def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factor
     assert snap.files[f"{tree}/new\nline"].content == "y\n"
     assert snap.files[f"{tree}/a|pipe"].content == "x\n"
     assert snap.stats[f"{tree}/link"].stat.mode == 0o640
-    # the batch, the two names it cannot carry (twice each: a file and a stat), the glob's 3 matches
-    assert calls == 1 + 4 + 3, batched.decode("utf-8", "replace")
+    # the batch (the glob's 3 matches too), the two names it cannot carry (twice each: a file and a stat)
+    assert calls == 1 + 4, batched.decode("utf-8", "replace")
     assert len(log.read_text().splitlines()) > calls
+
+
+def test_the_files_a_round_sends_are_checked_for_key_material_by_one_process(tree, tmp_path_factory):
+    """One grep for every file a round sends (named or matched by a glob); a name holding a newline
+    is checked alone. The frames are those of one grep per file."""
+    (tree / "new\nline").write_text(KEY_LINE + "\n")
+    request = Request(
+        files=(f"{tree}/main.conf", f"{tree}/keys", f"{tree}/new\nline"), globs=(f"{tree}/conf.d/*.conf",)
+    )
+    bindir = tmp_path_factory.mktemp("bin")
+    log = bindir / "grep.log"
+    (bindir / "grep").write_text(f'#!/bin/sh\necho x >> {log}\nexec /bin/grep "$@"\n')
+    (bindir / "grep").chmod(0o755)
+    marker = script.new_marker()
+    text = script.render(request, marker).replace("PATH=/usr/sbin:", f"PATH={bindir}:/usr/sbin:", 1)
+    batched = subprocess.run(["/bin/sh", "-s"], input=text.encode(), capture_output=True, timeout=30).stdout
+    calls = len(log.read_text().splitlines())
+    alone = subprocess.run(
+        ["/bin/sh", "-s"], input=text.replace("\nprekey ", "\n: ", 1).encode(), capture_output=True, timeout=30
+    ).stdout
+    assert batched == alone
+    snap = script.parse(batched, marker, request)
+    assert [p for p, r in snap.files.items() if r.withheld] == [
+        f"{tree}/keys",
+        f"{tree}/new\nline",
+        f"{tree}/conf.d/secret.conf",
+    ]
+    assert calls == 1 + 1  # the batch, and the name it cannot carry
 
 
 def test_a_link_to_nothing_is_missing_as_chronyd_opens_it(tree):

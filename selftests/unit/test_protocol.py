@@ -71,6 +71,31 @@ def test_key_material_by_content_and_passwords_never_leave_the_host(tree):
     assert ntp[3] == "cryptopw notasecret"  # not the crypto directive: left as it is
 
 
+def test_key_material_is_withheld_whichever_way_its_file_is_asked(tree):
+    """Files a round sends are checked for key material in one grep; a path holding a newline is
+    checked alone, and a FIFO among a glob's matches is not opened (no grep waits on it)."""
+    (tree / "conf.d" / "new\nkey.conf").write_text(PEM)
+    (tree / "conf.d" / "zz.conf").write_text(KEY_LINE + "\n")
+    os.mkfifo(tree / "conf.d" / "fifo.conf")
+    request = Request(files=(f"{tree}/ntp.conf", f"{tree}/conf.d/zz.conf"), globs=(f"{tree}/conf.d/*.conf",))
+    raw, snap, _ = run(request)
+    assert b"canaryPEMcanary" not in raw and b"CANARYKEYCANARYKEY" not in raw
+    for name in ("new\nkey.conf", "zz.conf", "pem.conf", "keys.conf"):
+        assert snap.files[f"{tree}/conf.d/{name}"].withheld == "key material", name
+    assert snap.files[f"{tree}/conf.d/fifo.conf"].state == "not-a-file"
+    assert snap.files[f"{tree}/conf.d/a.conf"].content == "port 0"
+
+
+def test_glob_matches_are_stated_once_and_names_with_a_newline_or_a_pipe_alone(tree):
+    """Glob matches are stated in one call, a line each. A name holding a newline could print a
+    line that reads as another path's, and a '|' splits the fields: such names are stated alone."""
+    modes = {"a.conf": 0o640, "new\nline.conf": 0o600, "pipe|name.conf": 0o604}
+    for name, mode in modes.items():
+        (tree / "conf.d" / name).chmod(mode)
+    _, snap, _ = run(Request(globs=(f"{tree}/conf.d/*.conf",)))
+    assert {name: snap.files[f"{tree}/conf.d/{name}"].stat.mode for name in modes} == modes
+
+
 def test_every_password_of_a_crypto_line_stays_on_the_host(tmp_path):
     """Redaction starts at the first `pw`: a later `pw` (a value, as in `ident pw`, or the option
     repeated) must not let the password before it through; commented-out and mixed-case lines too."""

@@ -13,7 +13,8 @@ or a command holds can change what the suite believes:
   neither from /proc nor from their standard input (/dev/null);
 - secrets stay on the host: files named as key material and files whose content
   is key material (PEM private keys, chrony/ntp key lines) are only stat'ed,
-  and `crypto pw` values are redacted by sed before a byte is sent;
+  and `crypto pw` values are redacted by sed before a byte is sent; the files a
+  round sends are stated, and checked for key material, in one call each;
 - sizes are bounded on the target (a file larger than the cap is not sent, a
   command's output is cut one byte past it, a glob sends at most MAX_MATCHES
   files) and on the controller (the transport stops reading past the cap);
@@ -58,8 +59,16 @@ enc() {
 }
 S="$NL"
 prestat() {
-  # one stat for the paths asked for by name (none holds a newline or a '|'): a line each,
+  # one stat for the paths asked for by name and the files the globs match (but a path holding a
+  # newline or a '|', which could forge another path's line): a line each,
   # uid|gid|user|group|mode|kind|size|path, looked up by stv without a process
+  n=$#
+  for f in "$@"; do
+    case "$f" in *"$NL"*|*"|"*) continue ;; esac
+    if [ -e "$f" ] || [ -L "$f" ]; then set -- "$@" "$f"; fi
+  done
+  shift "$n"
+  [ "$#" -gt 0 ] || return 0
   S="$NL$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F|%%s|%%n' "$@" 2>/dev/null)$NL"
 }
 stv() {
@@ -100,9 +109,35 @@ secret() {
   case "$1" in %(secrets)s) return 0 ;; esac
   return 1
 }
+KM1='-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----'
+KM2='^[[:space:]]*[0-9]+[[:space:]]+([^[:space:]]*[^0-9.eE+[:space:]-]|[0-9]+([[:space:]]|$))'
+B="$NL"; K="$NL"
+prekey() {
+  # which of the files among $@ that will be sent (regular, readable, within the cap, stated by
+  # prestat) hold key material, in one grep: B the files asked, K those grep -l names, both looked
+  # up by keymat. Where grep fails (status 2) every file is asked alone, as is any other file
+  n=$#
+  for f in "$@"; do
+    [ "$#" -lt $((n + 1024)) ] || break
+    case "$f" in *"$NL"*|*"|"*) continue ;; esac
+    case "$S" in *"|$f$NL"*) s=${S%%%%"|$f$NL"*}; s=${s##*"$NL"} ;; *) continue ;; esac
+    z=${s##*|}; k=${s%%|*}; k=${k##*|}
+    case "$k" in "regular file"|"regular empty file") ;; *) continue ;; esac
+    if [ -n "$z" ] && [ "$z" -le "$CAP" ] 2>/dev/null && [ -r "$f" ] && ! secret "$f"; then set -- "$@" "$f"; fi
+  done
+  shift "$n"
+  [ "$#" -gt 0 ] || return 0
+  K=$(grep -l -E -e "$KM1" -e "$KM2" "$@" 2>/dev/null)
+  if [ "$?" -gt 1 ]; then K="$NL"; return 0; fi
+  K="$NL$K$NL"
+  for f in "$@"; do B="$B$f$NL"; done
+}
 keymat() {
-  grep -q -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----' \
-    -e '^[[:space:]]*[0-9]+[[:space:]]+([^[:space:]]*[^0-9.eE+[:space:]-]|[0-9]+([[:space:]]|$))' "$1" 2>/dev/null
+  case "$1" in
+    *"$NL"*|*"|"*) ;;
+    *) case "$B" in *"$NL$1$NL"*) case "$K" in *"$NL$1$NL"*) return 0 ;; *) return 1 ;; esac ;; esac ;;
+  esac
+  grep -q -E -e "$KM1" -e "$KM2" "$1" 2>/dev/null
 }
 send() {
   # on a crypto line (also commented out, in any case): everything from the FIRST word pw on is
@@ -209,9 +244,15 @@ _NEEDS = re.compile(r"command -v ([A-Za-z0-9_.+-]+) >/dev/null 2>&1 \|\| exit 12
 def render(request: Request, marker: str, secret_paths: tuple[str, ...] = (), cap: int = DEFAULT_CAP) -> str:
     patterns = list(SECRET_PATTERNS) + [glob_quote(p) for p in secret_paths]
     lines = [_PRELUDE % {"marker": marker, "secrets": "|".join(patterns), "cap": cap, "max_matches": MAX_MATCHES}]
-    named = [p for p in (*request.files, *request.stats) if "\n" not in p and "|" not in p]
-    if named:
-        lines.append("prestat " + " ".join(shlex.quote(p) for p in dict.fromkeys(named)))
+    # the shell expands the globs; one that matches nothing stays itself, which no file is
+    named = [shlex.quote(p) for p in dict.fromkeys((*request.files, *request.stats))]
+    globbed = [glob_quote(p) for p in dict.fromkeys((*request.globs, *request.stat_globs))]
+    if named or globbed:
+        lines.append("prestat " + " ".join(named + globbed))
+    if request.files or request.globs:
+        lines.append(
+            "prekey " + " ".join([shlex.quote(p) for p in request.files] + [glob_quote(p) for p in request.globs])
+        )
     for path in request.files:
         lines.append(f"file {shlex.quote(path)}")
     for path in request.stats:
