@@ -1,6 +1,7 @@
 """The gather script, run by a real /bin/sh on a temporary tree, and the round-trip bound."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -156,7 +157,6 @@ def run_sh_as_nobody(request: Request):
 @pytest.fixture
 def private_tree():
     import pathlib
-    import shutil
     import tempfile
 
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="tsa-gather-", dir="/tmp"))  # /tmp: searchable by all
@@ -266,6 +266,25 @@ def test_a_trust_anchor_and_the_directories_above_it_come_in_one_round_trip():
     )
 
 
+def batched_and_alone(request: Request, tool: str, step: str, tmp_path_factory):
+    """The round's answer and how many times it ran `tool`, then the same for the round without
+    its batch call `step`, where every path goes its own way: (marker, answer, calls, answer, calls)."""
+    bindir = tmp_path_factory.mktemp("bin")
+    log = bindir / f"{tool}.log"
+    (bindir / tool).write_text(f'#!/bin/sh\necho x >> {log}\nexec {shutil.which(tool)} "$@"\n')
+    (bindir / tool).chmod(0o755)
+    marker = script.new_marker()
+    text = script.render(request, marker).replace("PATH=/usr/sbin:", f"PATH={bindir}:/usr/sbin:", 1)
+    without = text.replace(f"\n{step} ", "\n: ", 1)
+    assert without != text
+    answers = []
+    for variant in (text, without):
+        log.write_text("")
+        out = subprocess.run(["/bin/sh", "-s"], input=variant.encode(), capture_output=True, timeout=30).stdout
+        answers += [out, len(log.read_text().splitlines())]
+    return (marker, *answers)
+
+
 def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factory):
     """One stat for every path a round names and every file its globs match; the frames are those
     of one stat per path, for files, stats, links, odd names and missing paths alike."""
@@ -281,18 +300,7 @@ def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factor
         stats=tuple(f"{tree}/{n}" for n in named),
         globs=(f"{tree}/conf.d/*.conf",),
     )
-    bindir = tmp_path_factory.mktemp("bin")
-    log = bindir / "stat.log"
-    (bindir / "stat").write_text(f'#!/bin/sh\necho x >> {log}\nexec /usr/bin/stat "$@"\n')
-    (bindir / "stat").chmod(0o755)
-    marker = script.new_marker()
-    text = script.render(request, marker).replace("PATH=/usr/sbin:", f"PATH={bindir}:/usr/sbin:", 1)
-    batched = subprocess.run(["/bin/sh", "-s"], input=text.encode(), capture_output=True, timeout=30).stdout
-    calls = len(log.read_text().splitlines())
-    one_each = text.replace("\nprestat ", "\n: ", 1)
-    assert one_each != text
-    log.write_text("")
-    alone = subprocess.run(["/bin/sh", "-s"], input=one_each.encode(), capture_output=True, timeout=30).stdout
+    marker, batched, calls, alone, alone_calls = batched_and_alone(request, "stat", "prestat", tmp_path_factory)
     assert batched == alone  # the same frames, byte for byte
     snap = script.parse(batched, marker, request)
     assert snap.files[f"{tree}/new\nline"].content == "y\n"
@@ -300,7 +308,7 @@ def test_paths_asked_for_by_name_are_stated_by_one_process(tree, tmp_path_factor
     assert snap.stats[f"{tree}/link"].stat.mode == 0o640
     # the batch (the glob's 3 matches too), the two names it cannot carry (twice each: a file and a stat)
     assert calls == 1 + 4, batched.decode("utf-8", "replace")
-    assert len(log.read_text().splitlines()) > calls
+    assert alone_calls > calls
 
 
 def test_the_files_a_round_sends_are_checked_for_key_material_by_one_process(tree, tmp_path_factory):
@@ -310,17 +318,7 @@ def test_the_files_a_round_sends_are_checked_for_key_material_by_one_process(tre
     request = Request(
         files=(f"{tree}/main.conf", f"{tree}/keys", f"{tree}/new\nline"), globs=(f"{tree}/conf.d/*.conf",)
     )
-    bindir = tmp_path_factory.mktemp("bin")
-    log = bindir / "grep.log"
-    (bindir / "grep").write_text(f'#!/bin/sh\necho x >> {log}\nexec /bin/grep "$@"\n')
-    (bindir / "grep").chmod(0o755)
-    marker = script.new_marker()
-    text = script.render(request, marker).replace("PATH=/usr/sbin:", f"PATH={bindir}:/usr/sbin:", 1)
-    batched = subprocess.run(["/bin/sh", "-s"], input=text.encode(), capture_output=True, timeout=30).stdout
-    calls = len(log.read_text().splitlines())
-    alone = subprocess.run(
-        ["/bin/sh", "-s"], input=text.replace("\nprekey ", "\n: ", 1).encode(), capture_output=True, timeout=30
-    ).stdout
+    marker, batched, calls, alone, alone_calls = batched_and_alone(request, "grep", "prekey", tmp_path_factory)
     assert batched == alone
     snap = script.parse(batched, marker, request)
     assert [p for p, r in snap.files.items() if r.withheld] == [
@@ -328,7 +326,7 @@ def test_the_files_a_round_sends_are_checked_for_key_material_by_one_process(tre
         f"{tree}/new\nline",
         f"{tree}/conf.d/secret.conf",
     ]
-    assert calls == 1 + 1  # the batch, and the name it cannot carry
+    assert calls == 1 + 1 and alone_calls == 6  # the batch and the name it cannot carry; one per file
 
 
 def test_a_link_to_nothing_is_missing_as_chronyd_opens_it(tree):
