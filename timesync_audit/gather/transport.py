@@ -1,10 +1,12 @@
-"""Run one script on one host, bounded in time and bytes: the suite's own transport.
+"""Run the gather's scripts on one host, bounded in time and bytes: the suite's own transport.
 
 testinfra's backends know how to reach a host (ssh_config, identity files, sudo,
 `docker exec -u`, paramiko with the suite's host-key check); the suite runs its
-gather script through them itself, so that:
-- the script reaches the host on standard input (`/bin/sh -s`), never on a command
-  line: nothing the script runs can read it (or its framing nonce) in /proc;
+gather scripts through them itself, so that:
+- the scripts reach the host on standard input (`/bin/sh -s`), never on a command
+  line: nothing a script runs can read it (or its framing nonce) in /proc;
+- the round trips of one gather go to one remote shell where the suite starts its
+  client (Session): one ssh session or `docker exec` per host, not one per round;
 - the answer is bytes, read up to `max_bytes`: past that the transport stops reading
   and closes the channel (the host "answered more than N bytes");
 - a host that does not start answering within the connect timeout, or does not finish
