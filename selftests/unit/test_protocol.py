@@ -155,6 +155,22 @@ def test_a_glob_sends_at_most_max_matches(tmp_path):
     assert snap.cut_globs == {f"{tmp_path}/*.conf": script.MAX_MATCHES}
 
 
+def test_a_glob_over_thousands_of_files_is_stated_in_bounded_batches(tmp_path):
+    """The one stat and the one grep of a round take at most MAX_BATCH files; the rest, if any is
+    sent, goes its own way. A glob still sends at most MAX_MATCHES files, each as it is."""
+    for n in range(3000):
+        (tmp_path / f"{n:04d}.conf").write_text(f"server s{n}\n")
+    (tmp_path / "0100.conf").write_text(PEM)  # in the batch
+    (tmp_path / "0255.conf").write_text(PEM)  # past it: the named file comes first
+    _, snap, _ = run(Request(files=(f"{tmp_path}/2999.conf",), globs=(f"{tmp_path}/*.conf",)))
+    assert len(snap.globs[f"{tmp_path}/*.conf"]) == script.MAX_MATCHES == script.MAX_BATCH
+    assert (
+        snap.files[f"{tmp_path}/0100.conf"].withheld == snap.files[f"{tmp_path}/0255.conf"].withheld == "key material"
+    )
+    assert snap.files[f"{tmp_path}/0254.conf"].content == "server s254\n"
+    assert snap.files[f"{tmp_path}/2999.conf"].content == "server s2999\n"
+
+
 @pytest.mark.parametrize("sh", ["/bin/sh", "/bin/dash", "/bin/bash"])
 def test_the_same_answer_from_every_shell(tree, sh):
     if not os.path.exists(sh):
