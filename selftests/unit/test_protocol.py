@@ -199,6 +199,20 @@ def test_command_output_keeps_its_bytes_and_its_end_but_not_nul_bytes(sh):
     assert out == {"ends": b"a\n\n\n", "none": b"", "latin": b"caf\xe9 \r\n", "nul": b"ab\n", "dot": b"."}
 
 
+@pytest.mark.parametrize("sh", ["/bin/dash", "/bin/bash"])
+def test_a_length_frame_counts_bytes_in_a_utf8_locale_too(sh):
+    """bash counts ${#v} in characters under a UTF-8 locale; the script sets LC_ALL=C first, so a
+    host whose environment is UTF-8 (RHEL's /bin/sh is bash) frames its output in bytes."""
+    if not os.path.exists(sh):
+        pytest.skip(f"{sh} is not installed")
+    marker = script.new_marker()
+    request = Request(commands=(("u", "printf 'caf\\303\\251 \\351\\n'"),))
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    out = subprocess.run([sh, "-s"], input=script.render(request, marker).encode(), capture_output=True, env=env)
+    stdout = script.parse(out.stdout, marker, request).commands["u"].stdout
+    assert stdout.encode("utf-8", "surrogateescape") == b"caf\xc3\xa9 \xe9\n"
+
+
 def _valid_answer() -> tuple[bytes, str, Request]:
     marker = "@@TSA-" + "0" * 32
     request = Request(files=("/etc/a.conf",), globs=("/etc/d/*.conf",), commands=(("c", "true"),))
