@@ -63,6 +63,16 @@ enc() {
   esac
 }
 S="$NL"
+plain() {
+  # a path no line of a batch can misread: it holds no newline (its line could read as another
+  # path's) and no '|' (the fields' separator)
+  case "$1" in *"$NL"*|*"|"*) return 1 ;; esac
+}
+stated() {
+  # $1's uid|gid|user|group|mode|kind|size in $s, from prestat's one stat, where that has it
+  plain "$1" || return 1
+  case "$S" in *"|$1$NL"*) s=${S%%%%"|$1$NL"*}; s=${s##*"$NL"} ;; *) return 1 ;; esac
+}
 prestat() {
   # one stat for the paths asked for by name and the files the globs match (but a path holding a
   # newline or a '|', which could forge another path's line): a line each,
@@ -70,7 +80,7 @@ prestat() {
   n=$#
   for f in "$@"; do
     [ "$#" -lt $((n + MAXB)) ] || break
-    case "$f" in *"$NL"*|*"|"*) continue ;; esac
+    plain "$f" || continue
     if [ -e "$f" ] || [ -L "$f" ]; then set -- "$@" "$f"; fi
   done
   shift "$n"
@@ -80,10 +90,7 @@ prestat() {
 stv() {
   # $1's uid|gid|user|group|mode|kind|size in $s, its link target in $l
   if [ -L "$1" ]; then l=$(readlink "$1" 2>/dev/null); else l=""; fi
-  case "$1" in
-    *"$NL"*|*"|"*) ;;
-    *) case "$S" in *"|$1$NL"*) s=${S%%%%"|$1$NL"*}; s=${s##*"$NL"}; return ;; esac ;;
-  esac
+  stated "$1" && return
   s=$(stat -L -c '%%u|%%g|%%U|%%G|%%a|%%F|%%s' "$1" 2>/dev/null) || s="||||||"
 }
 stp() {
@@ -125,8 +132,7 @@ prekey() {
   n=$#
   for f in "$@"; do
     [ "$#" -lt $((n + MAXB)) ] || break
-    case "$f" in *"$NL"*|*"|"*) continue ;; esac
-    case "$S" in *"|$f$NL"*) s=${S%%%%"|$f$NL"*}; s=${s##*"$NL"} ;; *) continue ;; esac
+    stated "$f" || continue
     z=${s##*|}; k=${s%%|*}; k=${k##*|}
     case "$k" in "regular file"|"regular empty file") ;; *) continue ;; esac
     if [ -n "$z" ] && [ "$z" -le "$CAP" ] 2>/dev/null && [ -r "$f" ] && ! secret "$f"; then set -- "$@" "$f"; fi
@@ -139,10 +145,9 @@ prekey() {
   for f in "$@"; do B="$B$f$NL"; done
 }
 keymat() {
-  case "$1" in
-    *"$NL"*|*"|"*) ;;
-    *) case "$B" in *"$NL$1$NL"*) case "$K" in *"$NL$1$NL"*) return 0 ;; *) return 1 ;; esac ;; esac ;;
-  esac
+  if plain "$1"; then
+    case "$B" in *"$NL$1$NL"*) case "$K" in *"$NL$1$NL"*) return 0 ;; *) return 1 ;; esac ;; esac
+  fi
   grep -q -E -e "$KM1" -e "$KM2" "$1" 2>/dev/null
 }
 send() {
