@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from . import collector, limits, scheduling
-from .gather import remote
+from .gather import remote, transport
 from .identity import bare_name, host_identity
 from .outcomes import CouldNotCheck
 from .stash_keys import BOUNDS, GATHER_POOL, GATHERED, HOST_BOUNDS
@@ -47,7 +47,18 @@ def default_concurrency() -> int:
 #: share, and testinfra's other backends start their processes with the process's environment,
 #: which pytest's thread rewrites at every test phase (a child then fails to start)
 CONCURRENT = ("local", "docker", "podman", "ssh", "safe-ssh")
-_HOST_PARAM = "_testinfra_host"  # testinfra's parameter: the host of a test
+_HOST_PARAM = "_testinfra_host"
+
+
+def _gathered_in_threads(host) -> bool:
+    """By the backend that really reaches the host: an ansible:// host by its inventory's
+    connection (docker, ssh...), as the transport drives it. Where that cannot be said (the
+    inventory cannot be read), one at a time: the host's own gather reports why."""
+    try:
+        backend = transport.resolve(host.backend)
+    except Exception:
+        return False
+    return getattr(backend, "NAME", "") in CONCURRENT  # testinfra's parameter: the host of a test
 
 
 def add_options(group) -> None:
@@ -122,7 +133,7 @@ class GatherPool:
             if host_id in hosts:
                 last[host_id] = item.nodeid
         self.last_test = {nodeid: host_id for host_id, nodeid in last.items()}
-        hosts = {h: host for h, host in hosts.items() if getattr(host.backend, "NAME", "") in CONCURRENT}
+        hosts = {h: host for h, host in hosts.items() if _gathered_in_threads(host)}
         if len(hosts) < 2 or self.concurrency < 2:
             return  # nothing to overlap: the fixture gathers as its tests ask
         self.order, self.hosts = list(hosts), hosts

@@ -98,6 +98,26 @@ def test_only_hosts_whose_commands_the_suite_starts_are_gathered_in_threads(pyte
     assert set(gather_pool.CONCURRENT) == {"local", "docker", "podman", "ssh", "safe-ssh"}
 
 
+INVENTORY = """
+all:
+  hosts:
+    web1: {ansible_connection: docker, ansible_host: c1}
+    web2: {ansible_connection: docker, ansible_host: c2}
+    old1: {ansible_connection: paramiko, ansible_host: 192.0.2.1}
+"""
+
+
+def test_an_ansible_host_is_gathered_as_its_inventory_connection_is(pytester):
+    """ansible:// hosts are reached through the connection their inventory names: over docker or
+    ssh in threads, over paramiko on pytest's thread."""
+    pytester.makefile(".yml", inventory=INVENTORY)
+    result, log = _run(pytester, "--gather-concurrency=4", "--ansible-inventory=inventory.yml", hosts=["ansible://all"])
+    result.assert_outcomes(passed=9)
+    threads = {e["host"]: e["thread"] for e in log}
+    assert {h for h, t in threads.items() if t.startswith("tsa-gather")} == {"ansible://web1", "ansible://web2"}
+    assert {h for h, t in threads.items() if t == "MainThread"} == {"ansible://old1"}
+
+
 SECOND_MODULE = """
 def test_fourth(gathered, host):
     import pathlib
